@@ -1,0 +1,3 @@
+from numlookup.cli.main import main
+
+raise SystemExit(main())

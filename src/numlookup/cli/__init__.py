@@ -1,0 +1,1 @@
+"""The `numlookup` command line."""

@@ -1,0 +1,307 @@
+"""Configuration: an optional TOML file plus environment overrides, read once.
+
+Every key has a default, so no file at all runs the embedded default (SQLite
+under ./var, demo accounts and data). An environment variable overrides a key:
+`NUMLOOKUP_<SECTION>_<KEY>` in upper case, e.g. `NUMLOOKUP_SERVER_HTTP=0.0.0.0:3700`
+or `NUMLOOKUP_CACHE_TTL_OK=3600`. A bad value stops start-up with the key's name.
+Nothing reads os.environ after `load()`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from numlookup.errors import ConfigError
+from numlookup.results import CACHEABLE, ResultCode
+
+ENV_PREFIX = "NUMLOOKUP_"
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    http: Listen | None = Listen("127.0.0.1", 3700)
+    https: Listen | None = Listen("127.0.0.1", 3701)
+    tls_cert: Path | None = None  # None: a self-signed certificate under var_dir/tls
+    tls_key: Path | None = None
+    request_timeout: float = 10.0  # a request must arrive whole within this
+    keepalive_timeout: float = 60.0  # an idle keep-alive connection is closed after this
+    max_url_bytes: int = 8192  # longer request-target: 414
+    max_header_bytes: int = 16384  # larger header section: 431
+    max_headers: int = 100  # more header fields: 431
+    max_pipelined: int = 128  # unanswered requests per connection before reading pauses
+    max_connections: int = 20000
+
+
+@dataclass(frozen=True, slots=True)
+class CacheConfig:
+    max_entries: int = 1_000_000
+    # Seconds to keep a result, per result code; codes not listed are never cached.
+    ttl: Mapping[ResultCode, float] = field(
+        default_factory=lambda: {
+            ResultCode.OK: 86400.0,
+            ResultCode.UNKNOWN_SUBSCRIBER: 3600.0,
+            ResultCode.ABSENT_SUBSCRIBER_SM: 300.0,
+            ResultCode.CALL_BARRED: 3600.0,
+            ResultCode.TELE_SERVICE_NOT_PROVISIONED: 3600.0,
+            ResultCode.FACILITY_NOT_SUPPORTED: 3600.0,
+            ResultCode.DATA_MISSING: 300.0,
+            ResultCode.UNEXPECTED_DATA_VALUE: 300.0,
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    path: Path | None = None  # None: var_dir/numlookup.sqlite3
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsConfig:
+    flush_interval: float = 0.5  # seconds between batched writes of lookup records
+    batch_size: int = 5000  # a batch this large is written at once
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    credential_cache_size: int = 10000  # verified Authorization values kept in memory
+    failure_cache_seconds: float = 30.0  # a refused Authorization value is refused again without hashing
+    max_concurrent_verifications: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: str = "INFO"
+    show_msisdn: bool = False  # log full MSISDNs (off: the last four digits are masked)
+    lookups: bool = False  # one line per lookup (DEBUG-level detail at INFO)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    var_dir: Path = Path("var")
+    seed_demo: bool = True  # a new database gets the demo accounts and data
+    reload_interval: float = 1.0  # seconds between checks for changed accounts/rules/data
+    server: ServerConfig = field(default_factory=ServerConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    records: RecordsConfig = field(default_factory=RecordsConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    @property
+    def database_path(self) -> Path:
+        return self.database.path or self.var_dir / "numlookup.sqlite3"
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_listen(key: str, value: Any) -> Listen | None:
+    """`host:port`, `[v6]:port`, or empty / false to turn the listener off."""
+    if value is False or value == "" or value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(key, "expected 'host:port'")
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ConfigError(key, f"expected 'host:port', got {value!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    number = int(port)
+    if number > 65535:
+        raise ConfigError(key, f"port {number} out of range")
+    return Listen(host, number)
+
+
+def _coerce(key: str, value: Any, kind: str) -> Any:
+    try:
+        if kind == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            result = float(value)
+            if result < 0:
+                raise ConfigError(key, "must not be negative")
+            return result
+        if kind == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            result_i = int(value)
+            if result_i < 0:
+                raise ConfigError(key, "must not be negative")
+            return result_i
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind == "path":
+            return Path(str(value)) if value not in ("", None) else None
+        if kind == "str":
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+    except (TypeError, ValueError):
+        raise ConfigError(key, f"expected {kind}, got {value!r}") from None
+    raise AssertionError(kind)
+
+
+_KINDS = {"float": "float", "int": "int", "bool": "bool", "str": "str"}
+
+
+def _kind_of(annotation: str) -> str:
+    if "Listen" in annotation:
+        return "listen"
+    if "Path" in annotation:
+        return "path"
+    for name in _KINDS:
+        if annotation == name:
+            return name
+    return "other"
+
+
+def _build_section(cls: type, name: str, raw: Mapping[str, Any]) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(f"{name}.{sorted(unknown)[0]}", "unknown key")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = f"{name}.{key}"
+        kind = _kind_of(str(known[key].type))
+        if kind == "listen":
+            values[key] = parse_listen(full, value)
+        elif kind == "other":
+            raise ConfigError(full, "not settable this way")
+        else:
+            values[key] = _coerce(full, value, kind)
+    return cls(**values)
+
+
+def _parse_ttl(raw: Mapping[str, Any]) -> dict[ResultCode, float]:
+    ttl = dict(CacheConfig().ttl)
+    by_name = {code.name: code for code in ResultCode}
+    for name, seconds in raw.items():
+        code = by_name.get(name)
+        if code is None:
+            raise ConfigError(f"cache.ttl.{name}", "not a result code")
+        if code not in CACHEABLE:
+            raise ConfigError(f"cache.ttl.{name}", "this result is never cached")
+        value = _coerce(f"cache.ttl.{name}", seconds, "float")
+        if value == 0:
+            ttl.pop(code, None)
+        else:
+            ttl[code] = value
+    return ttl
+
+
+def _env_overrides(env: Mapping[str, str], data: dict[str, Any]) -> None:
+    sections = {
+        "server": ServerConfig,
+        "cache": CacheConfig,
+        "database": DatabaseConfig,
+        "records": RecordsConfig,
+        "auth": AuthConfig,
+        "log": LogConfig,
+    }
+    top = {f.name for f in fields(Config)} - set(sections)
+    for var, value in env.items():
+        if not var.startswith(ENV_PREFIX):
+            continue
+        rest = var[len(ENV_PREFIX) :].lower()
+        if rest.startswith("cache_ttl_"):
+            data.setdefault("cache", {}).setdefault("ttl", {})[rest[10:].upper()] = value
+            continue
+        if rest in top:
+            data[rest] = value
+            continue
+        for section, cls in sections.items():
+            if rest.startswith(section + "_"):
+                key = rest[len(section) + 1 :]
+                if key not in {f.name for f in fields(cls)}:
+                    raise ConfigError(var, "unknown setting")
+                data.setdefault(section, {})[key] = value
+                break
+        else:
+            if rest not in ("config",):
+                raise ConfigError(var, "unknown setting")
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (if any), apply `NUMLOOKUP_*` overrides, validate."""
+    env = os.environ if env is None else env
+    if path is None and env.get(ENV_PREFIX + "CONFIG"):
+        path = Path(env[ENV_PREFIX + "CONFIG"])
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError("config file", f"cannot read {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("config file", f"{path}: {exc}") from None
+    _env_overrides(env, data)
+    return from_mapping(data)
+
+
+def from_mapping(data: Mapping[str, Any]) -> Config:
+    top: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "server":
+            top[key] = _build_section(ServerConfig, key, value)
+        elif key == "cache":
+            raw = dict(value)
+            ttl_raw = raw.pop("ttl", {})
+            if not isinstance(ttl_raw, Mapping):
+                raise ConfigError("cache.ttl", "expected a table of RESULT = seconds")
+            section = _build_section(CacheConfig, key, raw)
+            top[key] = CacheConfig(max_entries=section.max_entries, ttl=_parse_ttl(ttl_raw))
+        elif key == "database":
+            top[key] = _build_section(DatabaseConfig, key, value)
+        elif key == "records":
+            top[key] = _build_section(RecordsConfig, key, value)
+        elif key == "auth":
+            top[key] = _build_section(AuthConfig, key, value)
+        elif key == "log":
+            top[key] = _build_section(LogConfig, key, value)
+        elif key in ("var_dir",):
+            top[key] = Path(str(value))
+        elif key == "seed_demo":
+            top[key] = _coerce(key, value, "bool")
+        elif key == "reload_interval":
+            top[key] = _coerce(key, value, "float")
+        else:
+            raise ConfigError(key, "unknown key")
+    config = Config(**top)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if config.server.http is None and config.server.https is None:
+        raise ConfigError("server.http", "both server.http and server.https are off")
+    if (config.server.tls_cert is None) != (config.server.tls_key is None):
+        raise ConfigError("server.tls_cert", "give both tls_cert and tls_key, or neither")
+    if config.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError("log.level", f"unknown level {config.log.level!r}")
+    if config.cache.max_entries < 1:
+        raise ConfigError("cache.max_entries", "must be at least 1")
+    if config.server.max_pipelined < 1:
+        raise ConfigError("server.max_pipelined", "must be at least 1")

@@ -1,0 +1,90 @@
+"""The one exception tree of numlookup.
+
+    NumlookupError
+    ├── LookupRefused            answered HTTP 200 with `result=<code>`
+    │   ├── MsisdnMissing        Mandatory parameter msisdn not found
+    │   ├── MsisdnInvalid        msisdn is invalid
+    │   ├── RangeNotAccepted     MSISDN range is not accepted
+    │   ├── LookupBlocked        IMSI_LOOKUP_BLOCKED
+    │   └── Throttled            REQUEST_THROTTLED
+    ├── HttpError                answered with its own HTTP status
+    ├── ConfigError              start-up refuses to run; names the key
+    ├── StoreError               database problems
+    │   ├── AccountExists
+    │   └── AccountNotFound
+    └── DataImportError          a CSV import with bad rows (line numbers inside)
+
+Errors of third-party libraries are translated into these at the boundary.
+"""
+
+from __future__ import annotations
+
+from numlookup.results import ResultCode
+
+
+class NumlookupError(Exception):
+    """Base of every error numlookup raises on purpose."""
+
+
+class LookupRefused(NumlookupError):
+    result: ResultCode = ResultCode.SYSTEM_FAILURE
+
+
+class MsisdnMissing(LookupRefused):
+    result = ResultCode.MSISDN_NOT_FOUND
+
+
+class MsisdnInvalid(LookupRefused):
+    result = ResultCode.MSISDN_INVALID
+
+
+class RangeNotAccepted(LookupRefused):
+    result = ResultCode.RANGE_NOT_ACCEPTED
+
+
+class LookupBlocked(LookupRefused):
+    result = ResultCode.IMSI_LOOKUP_BLOCKED
+
+
+class Throttled(LookupRefused):
+    result = ResultCode.REQUEST_THROTTLED
+
+
+class HttpError(NumlookupError):
+    """A request refused at the HTTP level; `status` is the response status."""
+
+    def __init__(self, status: int, reason: str, detail: str = "") -> None:
+        super().__init__(f"{status} {reason}" + (f": {detail}" if detail else ""))
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+
+
+class ConfigError(NumlookupError):
+    """A configuration value is missing or wrong; the message names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"config {key}: {problem}")
+        self.key = key
+
+
+class StoreError(NumlookupError):
+    """The database refused or failed an operation."""
+
+
+class AccountExists(StoreError):
+    pass
+
+
+class AccountNotFound(StoreError):
+    pass
+
+
+class DataImportError(NumlookupError):
+    """An import file has bad rows; `rows` lists (line number, reason)."""
+
+    def __init__(self, rows: list[tuple[int, str]]) -> None:
+        shown = "; ".join(f"line {n}: {why}" for n, why in rows[:20])
+        more = f" (and {len(rows) - 20} more)" if len(rows) > 20 else ""
+        super().__init__(f"{len(rows)} bad rows: {shown}{more}")
+        self.rows = rows

@@ -1,0 +1,1 @@
+"""The lookup service: authentication, admission, cache, resolvers, records."""
