@@ -33,5 +33,10 @@ def operator(plmn: str) -> str | None:
     entry = P1_MNC.get(plmn)
     if not entry:
         return None
-    name = entry.get("operator") or entry.get("brand")
-    return str(name) if name else None
+    # A network that serves several territories (310260 in US, PR and VI) is a
+    # list of entries, one per territory; the first name found is the one.
+    for item in entry if isinstance(entry, list) else (entry,):
+        name = item.get("operator") or item.get("brand")
+        if name:
+            return str(name)
+    return None

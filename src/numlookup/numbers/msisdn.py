@@ -1,12 +1,23 @@
 """E.164 MSISDNs: normalising what clients send and deciding what is possible.
 
-The rule for "possible" is libphonenumber's `is_possible_number`: the country
-calling code is assigned and the national significant number has one of the
-lengths that country's plan allows (ITU-T E.164 §6; lengths from the metadata of
-the code's main region). The library takes ~18 µs a call, too slow for a request
-path that runs it on every lookup, so this module builds a table of
-(country code -> allowed lengths) from the same metadata once at import and
-answers with two dict look-ups. The library stays the oracle in the tests.
+The rule for "possible" is libphonenumber's `is_possible_number_with_reason`
+answering IS_POSSIBLE: the country calling code is assigned and the national
+significant number has one of the lengths that country's plan allows (ITU-T
+E.164 §6; lengths from the metadata of the code's main region). The library
+takes ~18 µs a call, too slow for a request path that runs it on every lookup,
+so this module builds a table of (country code -> allowed lengths) from the
+same metadata once at import and answers with two dict look-ups. The library
+stays the oracle in the tests, for every country code and length.
+
+Two deliberate differences from the library's plain `is_possible_number`:
+
+* Local-only lengths (`possible_length_local_only`, IS_POSSIBLE_LOCAL_ONLY,
+  e.g. Germany's 2- and 3-digit local numbers) are not possible: an MSISDN is
+  always the full international number.
+* E.164 §6.1 caps a number at 15 digits, country code included. A few plans
+  list national numbers that break the cap (Germany's 14- and 15-digit
+  numbers, and some in Indonesia, Japan, Korea, Nigeria and Uruguay); the
+  library calls those possible and we do not.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ def _build_table() -> dict[str, frozenset[int]]:
             metadata = PhoneMetadata.metadata_for_nongeo_region(code)
         else:
             metadata = PhoneMetadata.metadata_for_region(main)
-        if metadata is None:
+        if metadata is None or metadata.general_desc is None:
             continue
         lengths = metadata.general_desc.possible_length
         if not lengths or lengths == (-1,):

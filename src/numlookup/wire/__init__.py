@@ -1,0 +1,1 @@
+"""The Number Lookup wire format: sans-IO parsing of what clients send."""
