@@ -78,7 +78,9 @@ class RecordsConfig:
 @dataclass(frozen=True, slots=True)
 class AuthConfig:
     credential_cache_size: int = 10000  # verified Authorization values kept in memory
-    failure_cache_seconds: float = 30.0  # a refused Authorization value is refused again without hashing
+    failure_cache_seconds: float = (
+        30.0  # a refused Authorization value is refused again without hashing
+    )
     max_concurrent_verifications: int = 4
 
 

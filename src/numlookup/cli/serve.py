@@ -1,0 +1,54 @@
+"""`numlookup serve`: run the lookup server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from numlookup import config as config_module
+from numlookup.config import parse_listen
+
+log = logging.getLogger(__name__)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("serve", help="run the lookup server (HTTP and HTTPS)")
+    parser.add_argument("--http", help="HTTP listener host:port ('' to turn it off)")
+    parser.add_argument("--https", help="HTTPS listener host:port ('' to turn it off)")
+    parser.set_defaults(func=run)
+
+
+def _loop_factory() -> Any:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency where it builds
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from numlookup.server.app import Server, announce
+
+    config = config_module.load(args.config)
+    server_settings = config.server
+    if args.http is not None:
+        server_settings = replace(server_settings, http=parse_listen("--http", args.http))
+    if args.https is not None:
+        server_settings = replace(server_settings, https=parse_listen("--https", args.https))
+    config = replace(config, server=server_settings)
+    logging.basicConfig(
+        level=config.log.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    async def main() -> None:
+        server = Server(config)
+        await server.run(ready=announce)
+
+    with asyncio.Runner(loop_factory=_loop_factory) as runner:
+        runner.run(main())
+    return 0

@@ -1,0 +1,222 @@
+"""The request pipeline of one lookup, after authentication:
+
+    parse query -> msisdn present -> msisdn valid -> accepted range -> block
+    -> ongoing-request limit -> cache -> resolve -> cache store -> record
+
+Each step is a short function; a refusal raises the LookupRefused subclass that
+names its result code. Resolvers may answer at once (the portability database)
+or return an awaitable (a live HLR query); only then is a request "ongoing" and
+counted against the account's limit, and concurrent misses for the same number
+share one resolver call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import Protocol
+
+from numlookup.errors import LookupBlocked, LookupRefused, MsisdnMissing, RangeNotAccepted
+from numlookup.numbers.msisdn import mask, normalize
+from numlookup.results import Outcome, ResultCode
+from numlookup.service.cache import Cache
+from numlookup.service.prefixes import PrefixSet
+from numlookup.service.records import Recorder
+from numlookup.store.base import Account, BlockRule, LookupRecord
+from numlookup.wire.query import parse_lookup_query
+
+log = logging.getLogger(__name__)
+
+REFUSED: dict[ResultCode, Outcome] = {code: Outcome(code) for code in ResultCode}
+# What a raw msisdn parameter may put in a lookup record at most.
+RECORD_MSISDN_MAX = 32
+
+
+class Resolver(Protocol):
+    service: str  # the account service it answers for
+    source: str  # what lookup records name as the source: "database", "hlr"
+
+    def resolve(self, msisdn: str) -> Outcome | Awaitable[Outcome]: ...
+
+
+class Blocks:
+    """Block rules, global and per account, as prefix sets."""
+
+    def __init__(self, rules: Iterable[BlockRule] = ()) -> None:
+        global_prefixes: list[str] = []
+        per_account: dict[str, list[str]] = {}
+        for rule in rules:
+            if rule.account is None:
+                global_prefixes.append(rule.prefix)
+            else:
+                per_account.setdefault(rule.account, []).append(rule.prefix)
+        self._global = PrefixSet(global_prefixes)
+        self._accounts = {name: PrefixSet(p) for name, p in per_account.items()}
+
+    def blocked(self, username: str, msisdn: str) -> bool:
+        if self._global.matches(msisdn):
+            return True
+        own = self._accounts.get(username)
+        return own is not None and own.matches(msisdn)
+
+
+class LookupService:
+    def __init__(
+        self,
+        resolvers: Mapping[str, Resolver],
+        cache: Cache,
+        recorder: Recorder | None,
+        blocks: Blocks | None = None,
+        *,
+        show_msisdn: bool = False,
+        log_lookups: bool = False,
+    ) -> None:
+        self.resolvers = dict(resolvers)
+        self.cache = cache
+        self.recorder = recorder
+        self.blocks = blocks or Blocks()
+        self.ongoing: dict[str, int] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[Outcome]] = {}
+        self._ranges: dict[tuple[str, ...], PrefixSet] = {}
+        self._show_msisdn = show_msisdn
+        self._log_lookups = log_lookups
+
+    # -------------------------------------------------------------- steps
+
+    def _msisdn(self, query: bytes) -> tuple[str, bool]:
+        parsed = parse_lookup_query(query)
+        if not parsed.msisdn:
+            raise MsisdnMissing()
+        return normalize(parsed.msisdn), parsed.nocache
+
+    def _admit(self, account: Account, msisdn: str) -> None:
+        if account.accepted_ranges:
+            ranges = self._ranges.get(account.accepted_ranges)
+            if ranges is None:
+                ranges = self._ranges[account.accepted_ranges] = PrefixSet(account.accepted_ranges)
+            if not ranges.matches(msisdn):
+                raise RangeNotAccepted()
+        if self.blocks.blocked(account.username, msisdn):
+            raise LookupBlocked()
+
+    # -------------------------------------------------------------- entry
+
+    def lookup(self, account: Account, query: bytes) -> Outcome | Awaitable[Outcome]:
+        """Answer one lookup for an authenticated account."""
+        started = time.perf_counter()
+        try:
+            msisdn, nocache = self._msisdn(query)
+            self._admit(account, msisdn)
+        except LookupRefused as exc:
+            outcome = REFUSED[exc.result]
+            self._record(account, _raw_msisdn(query), outcome, "none", started)
+            return outcome
+        username = account.username
+        ongoing = self.ongoing.get(username, 0)
+        if ongoing >= account.max_ongoing:
+            outcome = REFUSED[ResultCode.REQUEST_THROTTLED]
+            self._record(account, msisdn, outcome, "none", started)
+            return outcome
+        service = account.service
+        if not nocache:
+            hit = self.cache.get(service, msisdn)
+            if hit is not None:
+                self._record(account, msisdn, hit, "cache", started)
+                return hit
+        resolver = self.resolvers.get(service)
+        if resolver is None:
+            log.error("no resolver for service %r (account %s)", service, username)
+            outcome = REFUSED[ResultCode.SYSTEM_FAILURE]
+            self._record(account, msisdn, outcome, "none", started)
+            return outcome
+        key = (service, msisdn)
+        shared = self._inflight.get(key)
+        if shared is None:
+            answer = resolver.resolve(msisdn)
+            if isinstance(answer, Outcome):
+                self.cache.put(service, msisdn, answer)
+                self._record(account, msisdn, answer, resolver.source, started)
+                return answer
+            shared = self._start(key, answer)
+        self.ongoing[username] = ongoing + 1
+        return self._wait(account, msisdn, shared, resolver.source, started)
+
+    def _start(self, key: tuple[str, str], answer: Awaitable[Outcome]) -> asyncio.Future[Outcome]:
+        future = asyncio.ensure_future(answer)
+        self._inflight[key] = future
+
+        def done(f: asyncio.Future[Outcome]) -> None:
+            self._inflight.pop(key, None)
+            if not f.cancelled() and f.exception() is None:
+                self.cache.put(key[0], key[1], f.result())
+
+        future.add_done_callback(done)
+        return future
+
+    async def _wait(
+        self,
+        account: Account,
+        msisdn: str,
+        shared: asyncio.Future[Outcome],
+        source: str,
+        started: float,
+    ) -> Outcome:
+        try:
+            outcome = await asyncio.shield(shared)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("resolver failed for %s", self._show(msisdn))
+            outcome = REFUSED[ResultCode.SYSTEM_FAILURE]
+        finally:
+            left = self.ongoing.get(account.username, 1) - 1
+            if left > 0:
+                self.ongoing[account.username] = left
+            else:
+                self.ongoing.pop(account.username, None)
+        self._record(account, msisdn, outcome, source, started)
+        return outcome
+
+    # -------------------------------------------------------------- records
+
+    def _show(self, msisdn: str) -> str:
+        return msisdn if self._show_msisdn else mask(msisdn)
+
+    def _record(
+        self, account: Account, msisdn: str, outcome: Outcome, source: str, started: float
+    ) -> None:
+        latency_us = int((time.perf_counter() - started) * 1e6)
+        if self.recorder is not None:
+            self.recorder.add(
+                LookupRecord(
+                    time.time(),
+                    account.username,
+                    msisdn,
+                    outcome.result.value,
+                    outcome.imsi,
+                    outcome.location,
+                    source,
+                    latency_us,
+                )
+            )
+        if self._log_lookups:
+            log.info(
+                "lookup account=%s msisdn=%s result=%s imsi=%s source=%s latency_us=%d",
+                account.username,
+                self._show(msisdn),
+                outcome.result.name,
+                outcome.imsi or "",
+                source,
+                latency_us,
+            )
+
+
+def _raw_msisdn(query: bytes) -> str:
+    """The msisdn parameter as sent, for the record of a refused lookup."""
+    try:
+        value = parse_lookup_query(query).msisdn
+    except LookupRefused:
+        return ""
+    return (value or "")[:RECORD_MSISDN_MAX]

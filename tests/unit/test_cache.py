@@ -1,0 +1,72 @@
+from numlookup.results import Outcome, ResultCode
+from numlookup.service.cache import MemoryCache
+
+OK = Outcome(ResultCode.OK, imsi="24008")
+UNKNOWN = Outcome(ResultCode.UNKNOWN_SUBSCRIBER)
+TTL = {ResultCode.OK: 100.0, ResultCode.UNKNOWN_SUBSCRIBER: 10.0}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_hit_until_its_ttl_runs_out() -> None:
+    clock = Clock()
+    cache = MemoryCache(10, TTL, clock)
+    cache.put("portability", "46708100100", OK)
+    cache.put("portability", "46708100999", UNKNOWN)
+    clock.now += 9.9
+    assert cache.get("portability", "46708100100") is OK
+    assert cache.get("portability", "46708100999") is UNKNOWN
+    clock.now += 0.2
+    assert cache.get("portability", "46708100999") is None
+    assert cache.get("portability", "46708100100") is OK
+    clock.now += 100
+    assert cache.get("portability", "46708100100") is None
+    assert len(cache) == 0
+
+
+def test_services_are_kept_apart() -> None:
+    cache = MemoryCache(10, TTL, Clock())
+    cache.put("portability", "46708100100", OK)
+    assert cache.get("realtime", "46708100100") is None
+
+
+def test_transient_outcomes_are_not_cached_and_end_an_old_entry() -> None:
+    cache = MemoryCache(10, {**TTL, ResultCode.TIMEOUT: 50.0}, Clock())
+    cache.put("portability", "1", OK)
+    cache.put("portability", "1", Outcome(ResultCode.TIMEOUT))
+    assert cache.get("portability", "1") is None
+    for code in (
+        ResultCode.SYSTEM_FAILURE,
+        ResultCode.REQUEST_THROTTLED,
+        ResultCode.MSISDN_INVALID,
+    ):
+        cache.put("portability", "2", Outcome(code))
+        assert cache.get("portability", "2") is None
+
+
+def test_bounded_least_recently_used_goes_first() -> None:
+    cache = MemoryCache(3, TTL, Clock())
+    for n in "123":
+        cache.put("portability", n, OK)
+    assert cache.get("portability", "1") is OK  # 1 is now the most recent
+    cache.put("portability", "4", OK)
+    assert len(cache) == 3
+    assert cache.get("portability", "2") is None
+    assert cache.get("portability", "1") is OK
+
+
+def test_clear_one_service() -> None:
+    cache = MemoryCache(10, TTL, Clock())
+    cache.put("portability", "1", OK)
+    cache.put("realtime", "1", OK)
+    cache.clear("portability")
+    assert cache.get("portability", "1") is None
+    assert cache.get("realtime", "1") is OK
+    cache.clear()
+    assert len(cache) == 0

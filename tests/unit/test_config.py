@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import pytest
+
+from numlookup.config import Listen, load
+from numlookup.errors import ConfigError
+from numlookup.results import ResultCode
+
+
+def test_no_file_runs_the_embedded_default() -> None:
+    config = load(None, env={})
+    assert config.server.http == Listen("127.0.0.1", 3700)
+    assert config.server.https == Listen("127.0.0.1", 3701)
+    assert config.database_path == Path("var/numlookup.sqlite3")
+    assert config.cache.ttl[ResultCode.OK] == 86400
+    assert ResultCode.TIMEOUT not in config.cache.ttl
+
+
+def test_file_and_environment(tmp_path: Path) -> None:
+    path = tmp_path / "numlookup.toml"
+    path.write_text(
+        'var_dir = "/srv/nl"\n'
+        '[server]\nhttp = "0.0.0.0:8080"\nhttps = ""\n'
+        "[cache]\nmax_entries = 50\n[cache.ttl]\nOK = 60\nUNKNOWN_SUBSCRIBER = 0\n"
+    )
+    config = load(
+        path, env={"NUMLOOKUP_SERVER_REQUEST_TIMEOUT": "2.5", "NUMLOOKUP_CACHE_TTL_OK": "30"}
+    )
+    assert config.server.http == Listen("0.0.0.0", 8080)
+    assert config.server.https is None
+    assert config.server.request_timeout == 2.5
+    assert config.cache.max_entries == 50
+    assert config.cache.ttl[ResultCode.OK] == 30
+    assert ResultCode.UNKNOWN_SUBSCRIBER not in config.cache.ttl
+    assert config.database_path == Path("/srv/nl/numlookup.sqlite3")
+
+
+def test_config_file_named_by_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[log]\nlevel = "debug"\n')
+    assert load(None, env={"NUMLOOKUP_CONFIG": str(path)}).log.level == "debug"
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "key"),
+    [
+        ('[server]\nhttp = "nohost"\n', {}, "server.http"),
+        ('[server]\nhttp = "1.2.3.4:99999"\n', {}, "server.http"),
+        ('[server]\nrequest_timeout = "soon"\n', {}, "server.request_timeout"),
+        ("[server]\nmax_connections = -1\n", {}, "server.max_connections"),
+        ("[server]\nbogus = 1\n", {}, "server.bogus"),
+        ("[cache.ttl]\nTIMEOUT = 5\n", {}, "cache.ttl.TIMEOUT"),
+        ("[cache.ttl]\nNOPE = 5\n", {}, "cache.ttl.NOPE"),
+        ('[log]\nlevel = "loud"\n', {}, "log.level"),
+        ('[server]\ntls_cert = "a.pem"\n', {}, "server.tls_cert"),
+        ("", {"NUMLOOKUP_SERVER_NOPE": "1"}, "NUMLOOKUP_SERVER_NOPE"),
+        ("", {"NUMLOOKUP_LOG_SHOW_MSISDN": "maybe"}, "log.show_msisdn"),
+        ("nonsense = 1\n", {}, "nonsense"),
+        ("[server\n", {}, "config file"),
+    ],
+)
+def test_bad_values_name_their_key(
+    tmp_path: Path, toml: str, env: dict[str, str], key: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load(path, env=env)
+    assert info.value.key == key
+    assert key in str(info.value)
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "absent.toml", env={})
