@@ -42,6 +42,7 @@ class Server:
             lambda: open_store(path),
             flush_interval=config.records.flush_interval,
             batch_size=config.records.batch_size,
+            spill_path=config.var_dir / "unwritten-records.jsonl",
         )
         self.cache = MemoryCache(config.cache.max_entries, config.cache.ttl)
         self.service = LookupService(

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
 
 from numlookup.store.base import LookupRecord, Store
 
@@ -27,10 +30,12 @@ class Recorder:
         *,
         flush_interval: float = 0.5,
         batch_size: int = 5000,
+        spill_path: Path | None = None,
     ) -> None:
         self._open_store = open_store
         self._flush_interval = flush_interval
         self._batch_size = batch_size
+        self._spill_path = spill_path
         self._pending: list[LookupRecord] = []
         self._failed: list[LookupRecord] = []
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="numlookup-records")
@@ -92,9 +97,25 @@ class Recorder:
                 break
             await asyncio.sleep(0.2)
         if self._failed:
-            log.error("%d lookup records could not be written", len(self._failed))
+            self._spill(self._failed)
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close_store)
         self._executor.shutdown(wait=True)
+
+    def _spill(self, records: list[LookupRecord]) -> None:
+        if self._spill_path is None:
+            log.error("%d lookup records could not be written and are lost", len(records))
+            return
+        try:
+            with open(self._spill_path, "a", encoding="utf-8") as fh:
+                for record in records:
+                    fh.write(json.dumps(asdict(record)) + "\n")
+        except OSError as exc:
+            log.error("%d lookup records could not be written: %s", len(records), exc)
+            return
+        log.error(
+            "the database refused %d lookup records; they are in %s", len(records), self._spill_path
+        )
+        self._failed = []
 
     def _close_store(self) -> None:
         store: Store | None = getattr(self._local, "store", None)
