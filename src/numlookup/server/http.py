@@ -23,7 +23,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import httptools
 
@@ -106,12 +106,15 @@ class HttpConnection(asyncio.Protocol):
         self.reading_paused = False
         self.writing_paused = False
         self.closed = False
+        self.tls = False
 
     # ------------------------------------------------------------ transport
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        transport = cast(asyncio.Transport, transport)
         self.transport = transport
+        self.tls = transport.get_extra_info("sslcontext") is not None
         frontend = self.frontend
         now = frontend.clock()
         self.last_activity = now
@@ -152,16 +155,21 @@ class HttpConnection(asyncio.Protocol):
                 log.error("request handling failed: %r", cause)
                 self._fail(500)
         except httptools.HttpParserUpgrade:
-            self._fail(400)
+            # The request was answered; numlookup upgrades to nothing, so what
+            # follows is not HTTP/1.1 any more: end the connection after the answers.
+            self.reading = False
+            if not self.queue:
+                self.close()
         except httptools.HttpParserError:
             self._fail(400)
 
     def eof_received(self) -> bool | None:
-        # A half-closed client still gets the answers to what it sent.
+        # A half-closed client still gets the answers to what it sent (TLS has no
+        # half-close: there the transport closes itself).
         self.reading = False
         if not self.queue:
             self.close()
-        return True
+        return None if self.tls else True
 
     # ------------------------------------------------------------ parser callbacks
 
