@@ -84,10 +84,12 @@ if (( $(nproc) >= 2 )); then
     SERVER_CPU=(taskset -c 0)   # every server on core 0
     LOAD_CPU=(taskset -c 1)     # wrk on core 1
     PINNING="servers on CPU 0, wrk on CPU 1"
+    STAT_CPUS=(cpu0 cpu1)       # /proc/stat lines of the servers' CPU and wrk's
 else
     SERVER_CPU=()
     LOAD_CPU=()
     PINNING="one CPU: servers and wrk share it (not comparable to the anchor)"
+    STAT_CPUS=()                # no per-CPU accounting
 fi
 
 # ------------------------------------------------------------------ processes
@@ -225,6 +227,29 @@ start_numlookup() {
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
+# CPU time (clock ticks) of a server: the process and its children (nginx's worker).
+server_ticks() {
+    local pid total=0 ticks
+    for pid in "$1" $(children "$1"); do
+        # Fields after "(comm) ": state is the 1st, utime the 12th, stime the 13th.
+        ticks=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}') || true
+        total=$(( total + ${ticks:-0} ))
+    done
+    echo "$total"
+}
+
+# CPU ticks of the children this shell has waited for (wrk, once it has ended).
+reaped_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'; }
+
+# Idle ticks (idle + iowait) of each CPU of STAT_CPUS, on one line.
+idle_ticks() {
+    local cpu
+    for cpu in "${STAT_CPUS[@]}"; do
+        awk -v cpu="$cpu" '$1 == cpu {printf "%d ", $5 + $6}' /proc/stat
+    done
+    echo
+}
+
 # ------------------------------------------------------------------ run
 
 say "settings: $ROUNDS round(s) of ${DURATION}s, c$CONNECTIONS, $PORTED ported numbers; $PINNING"
@@ -296,7 +321,27 @@ run_wrk() {
     else
         args+=(-s "$BENCH/auth.lua" "${URL[$target]}")
     fi
+    local pid=${SERVER_PID[$target]} server0 wrk0 idle0 ns0 server1 wrk1 idle1 ns1
+    server0=$(server_ticks "$pid")
+    wrk0=$(reaped_ticks)
+    read -r -a idle0 < <(idle_ticks)
+    ns0=$(date +%s%N)
     "${LOAD_CPU[@]}" wrk "${args[@]}" >"$file" 2>&1 || fail_with_log "wrk failed on $target" "$file"
+    ns1=$(date +%s%N)
+    read -r -a idle1 < <(idle_ticks)
+    wrk1=$(reaped_ticks)
+    server1=$(server_ticks "$pid")
+    # For report.py (format in its docstring).
+    {
+        echo "hz $(getconf CLK_TCK)"
+        echo "wall_ns $(( ns1 - ns0 ))"
+        echo "server $(( server1 - server0 ))"
+        echo "wrk $(( wrk1 - wrk0 ))"
+        if (( ${#idle0[@]} == 2 && ${#idle1[@]} == 2 )); then
+            echo "server_cpu_idle $(( idle1[0] - idle0[0] ))"
+            echo "wrk_cpu_idle $(( idle1[1] - idle0[1] ))"
+        fi
+    } >"${file%.txt}.cpu"
     alive "${SERVER_PID[$target]}" || fail_with_log "the $target server died under load" \
         "$file" "$LAST/logs/nginx.log" "$LAST/logs/demo.err" "$LAST/logs/big.err"
     local rps p99 extra
@@ -338,13 +383,14 @@ count=$(grep -E '\[(error|crit|alert|emerg)\]' "$LAST/logs/nginx-error.log" 2>/d
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //' || true)
 WRK_VERSION=$( (wrk -v 2>&1 || true) | head -1 | cut -d' ' -f1-2)
-git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || COMMIT="$COMMIT+changes"
+[[ -z $(git -C "$ROOT" status --porcelain -- src 2>/dev/null) ]] || COMMIT="$COMMIT+uncommitted changes"
 NOTES+=(
     --note "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT, $(nproc) CPUs, $PINNING"
     --note "wrk -t1 -c$CONNECTIONS -d${DURATION}s, $ROUNDS round(s), targets taking turns; medians over rounds"
     --note "$NGINX_VERSION (1 worker, {SHA} htpasswd); $WRK_VERSION"
     --note "uncached: $PORTED ported numbers, random ones with &nocache, unknown share $UNKNOWN_SHARE"
 )
+[[ -z ${PYTHONPATH:-} ]] || NOTES+=(--note "PYTHONPATH=$PYTHONPATH")
 STRICT_ARG=()
 [[ $STRICT == 1 ]] && STRICT_ARG=(--strict)
 
