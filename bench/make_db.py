@@ -84,8 +84,9 @@ def build(count: int, stride: int, out: Path, progress: bool = True) -> None:
         raise SystemExit(f"make_db: not in the E.212 table: {', '.join(unknown)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.name + ".part")
-    for leftover in (part, *_sidecars(part)):
-        leftover.unlink(missing_ok=True)
+    part.unlink(missing_ok=True)
+    for leftover in _sidecars(part):
+        leftover.unlink()
 
     started = time.monotonic()
     store = open_store(part)
@@ -103,9 +104,9 @@ def build(count: int, stride: int, out: Path, progress: bool = True) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     for sidecar in _sidecars(part):
-        if sidecar.exists() and sidecar.stat().st_size:
+        if sidecar.name.endswith("-wal") and sidecar.stat().st_size:
             raise SystemExit(f"make_db: {sidecar} is not empty after a checkpoint")
-        sidecar.unlink(missing_ok=True)
+        sidecar.unlink()
     part.replace(out)
     size = out.stat().st_size / 2**20
     print(
@@ -115,8 +116,9 @@ def build(count: int, stride: int, out: Path, progress: bool = True) -> None:
     )
 
 
-def _sidecars(path: Path) -> tuple[Path, Path]:
-    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+def _sidecars(path: Path) -> list[Path]:
+    """The files SQLite and the store keep beside a database: -wal, -shm, locks."""
+    return [p for p in path.parent.glob(path.name + "*") if p != path]
 
 
 def _check(store: Store, count: int, stride: int) -> None:

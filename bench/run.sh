@@ -95,7 +95,8 @@ fi
 # ------------------------------------------------------------------ processes
 
 TMP=$(mktemp -d /tmp/numlookup-bench.XXXXXX)
-PIDS=()
+PIDS=()      # servers, stopped in stop_all
+WRK_PID=''   # the wrk run in progress
 
 # A process that exists and is not a zombie.
 alive() {
@@ -108,6 +109,11 @@ children() { cat /proc/"$1"/task/*/children 2>/dev/null || true; }
 
 stop_all() {
     local pid kids=() deadline
+    if [[ -n $WRK_PID ]]; then
+        kill -TERM "$WRK_PID" 2>/dev/null || true
+        wait "$WRK_PID" 2>/dev/null || true
+        WRK_PID=''
+    fi
     for pid in "${PIDS[@]}"; do
         # shellcheck disable=SC2207
         kids+=($(children "$pid"))
@@ -196,7 +202,7 @@ start_nginx() {
     local log=$LAST/logs/nginx.log
     "$NGINX" -t -q -p "$TMP/" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" >"$log" 2>&1 \
         || fail_with_log "nginx rejected $BENCH/nginx.conf" "$log"
-    "${SERVER_CPU[@]}" "$NGINX" -p "$TMP/" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" \
+    setsid "${SERVER_CPU[@]}" "$NGINX" -p "$TMP/" -e "$TMP/nginx-error.log" -c "$TMP/nginx.conf" \
         -g 'daemon off;' >>"$log" 2>&1 &
     NGINX_PID=$!
     PIDS+=("$NGINX_PID")
@@ -212,7 +218,7 @@ start_numlookup() {
     local out=$LAST/logs/$name.out err=$LAST/logs/$name.err deadline=$(( SECONDS + START_TIMEOUT ))
     mkdir -p "$var_dir"
     NUMLOOKUP_VAR_DIR=$var_dir NUMLOOKUP_DATABASE_PATH=$var_dir/numlookup.sqlite3 \
-        "${SERVER_CPU[@]}" "$NUMLOOKUP" serve --http "127.0.0.1:$http" --https "127.0.0.1:$https" \
+        setsid "${SERVER_CPU[@]}" "$NUMLOOKUP" serve --http "127.0.0.1:$http" --https "127.0.0.1:$https" \
         >"$out" 2>"$err" &
     NL_PID=$!
     PIDS+=("$NL_PID")
@@ -326,7 +332,12 @@ run_wrk() {
     wrk0=$(reaped_ticks)
     read -r -a idle0 < <(idle_ticks)
     ns0=$(date +%s%N)
-    "${LOAD_CPU[@]}" wrk "${args[@]}" >"$file" 2>&1 || fail_with_log "wrk failed on $target" "$file"
+    # In the background and waited for, so that Ctrl-C runs the INT trap at once
+    # (bash ignores a Ctrl-C that its foreground child, as wrk does, handles).
+    "${LOAD_CPU[@]}" wrk "${args[@]}" >"$file" 2>&1 &
+    WRK_PID=$!
+    wait "$WRK_PID" || fail_with_log "wrk failed on $target" "$file"
+    WRK_PID=''
     ns1=$(date +%s%N)
     read -r -a idle1 < <(idle_ticks)
     wrk1=$(reaped_ticks)
