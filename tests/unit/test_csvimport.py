@@ -1,0 +1,197 @@
+"""CSV import of ported numbers and ranges: format, validation, all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from numlookup.errors import DataImportError
+from numlookup.store import sqlite
+from numlookup.store.csvimport import check_file, import_ported, import_ranges
+from numlookup.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    opened = SqliteStore(tmp_path / "db.sqlite3")
+    yield opened
+    opened.close()
+
+
+def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_ported_with_header_and_plus(store: SqliteStore, tmp_path: Path) -> None:
+    path = write(tmp_path, "msisdn,mccmnc\n+46708100200,24004\n4915112345678,26202\n")
+    result = import_ported(store, path)
+    assert (result.imported, result.bad) == (2, ())
+    assert store.ported_lookup("46708100200") == "24004"
+    assert store.ported_lookup("4915112345678") == "26202"
+
+
+def test_no_header_blank_lines_crlf_bom_and_spaces(store: SqliteStore, tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbf46708100200,24004\r\n\r\n 46708100300 , 24001\r\n14252601234,311480\r\n"
+    )
+    assert import_ported(store, path).imported == 3
+    assert store.ported_lookup("46708100300") == "24001"
+    assert store.ported_lookup("14252601234") == "311480"
+
+
+def test_only_the_first_row_can_be_a_header(store: SqliteStore, tmp_path: Path) -> None:
+    path = write(tmp_path, "\n46708100200,24004\nmsisdn,mccmnc\n")
+    with pytest.raises(DataImportError) as caught:
+        import_ported(store, path)
+    assert caught.value.rows == [(3, "msisdn 'msisdn' is not digits")]
+
+
+def test_bad_rows_are_listed_with_line_numbers_and_nothing_is_imported(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    store.replace_ported([("46708100999", "24001")])
+    version = store.versions()
+    path = write(
+        tmp_path,
+        "msisdn,mccmnc\n"
+        "46708100200,24004\n"  # 2 good
+        "46708100300\n"  # 3
+        "4670810030x,24001\n"  # 4
+        "46708100400,24099\n"  # 5 unknown network
+        "46708100500,2400\n"  # 6 too short
+        "99912345678,24001\n"  # 7 no such country code
+        "467081,24001\n"  # 8 too short for Sweden
+        "46708100600,24001,extra\n"  # 9
+        "46708100700,24001\n",  # 10 good
+    )
+    with pytest.raises(DataImportError) as caught:
+        import_ported(store, path)
+    assert caught.value.rows == [
+        (3, "expected 2 columns (msisdn,mccmnc), got 1"),
+        (4, "msisdn '4670810030x' is not digits"),
+        (5, "mccmnc '24099' is not a known E.212 MCC+MNC"),
+        (6, "mccmnc '2400' is not 5 or 6 digits (MCC and 2- or 3-digit MNC)"),
+        (7, "msisdn '99912345678' does not start with an assigned country code"),
+        (8, "msisdn '467081' is not a possible E.164 number (length)"),
+        (9, "expected 2 columns (msisdn,mccmnc), got 3"),
+    ]
+    assert "line 3" in str(caught.value)
+    assert store.ported_lookup("46708100999") == "24001"
+    assert store.ported_lookup("46708100200") is None
+    assert store.versions() == version
+
+
+def test_skip_bad_imports_the_good_rows(store: SqliteStore, tmp_path: Path) -> None:
+    path = write(tmp_path, "46708100200,24004\nbad,24001\n46708100300,24099\n46708100700,24001\n")
+    result = import_ported(store, path, skip_bad=True)
+    assert result.imported == 2
+    assert [line for line, _ in result.bad] == [2, 3]
+    assert store.portability_counts() == (2, 0)
+    assert store.ported_lookup("46708100700") == "24001"
+
+
+@pytest.mark.parametrize("chunk", [2, 500_000])
+def test_a_repeated_msisdn_is_a_bad_row(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    # chunk 2: the repeat reaches the store in a later transaction than the first.
+    monkeypatch.setattr(sqlite, "LOAD_CHUNK", chunk)
+    store.replace_ported([("46708100999", "24001")])
+    path = write(
+        tmp_path,
+        "msisdn,mccmnc\n46708100200,24004\n46708100300,24001\n46708100400,24001\n"
+        "+46708100200,24008\nbad,24001\n",
+    )
+    with pytest.raises(DataImportError) as caught:
+        import_ported(store, path)
+    assert caught.value.rows == [
+        (5, "msisdn 46708100200 repeats line 2"),
+        (6, "msisdn 'bad' is not digits"),
+    ]
+    assert store.portability_counts() == (1, 0)
+
+    result = import_ported(store, path, skip_bad=True)
+    assert result.imported == 3
+    assert [line for line, _ in result.bad] == [5, 6]
+    assert store.ported_lookup("46708100200") == "24004"  # the first one counts
+
+
+def test_ranges(store: SqliteStore, tmp_path: Path) -> None:
+    path = write(tmp_path, "prefix,mccmnc\n46708,24008\n+358,24491\n1206295,310260\n")
+    assert import_ranges(store, path).imported == 3
+    assert store.list_ranges() == [("1206295", "310260"), ("358", "24491"), ("46708", "24008")]
+
+
+def test_bad_ranges(store: SqliteStore, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "prefix,mccmnc\n"
+        "46708,24008\n"  # 2 good
+        "4,24008\n"  # 3 not a whole country code
+        "4670812345678901,24008\n"  # 4 sixteen digits
+        "46708,24001\n"  # 5 repeat
+        "46709,24099\n"  # 6 unknown network
+        ",24008\n",  # 7 empty
+    )
+    with pytest.raises(DataImportError) as caught:
+        import_ranges(store, path)
+    assert caught.value.rows == [
+        (3, "prefix '4' does not start with an assigned country code"),
+        (4, "prefix '4670812345678901' has more than 15 digits"),
+        (5, "prefix 46708 repeats line 2"),
+        (6, "mccmnc '24099' is not a known E.212 MCC+MNC"),
+        (7, "prefix is empty"),
+    ]
+    assert store.list_ranges() == []
+    result = import_ranges(store, path, skip_bad=True)
+    assert result.imported == 1
+    assert store.list_ranges() == [("46708", "24008")]
+
+
+@pytest.mark.parametrize("text", ["", "msisdn,mccmnc\n", "\n\n"])
+def test_an_empty_file_empties_the_set(store: SqliteStore, tmp_path: Path, text: str) -> None:
+    store.replace_ported([("46708100200", "24004")])
+    result = import_ported(store, write(tmp_path, text))
+    assert (result.imported, result.bad) == (0, ())
+    assert store.portability_counts() == (0, 0)
+
+
+def test_a_missing_file_changes_nothing(store: SqliteStore, tmp_path: Path) -> None:
+    store.replace_ported([("46708100200", "24004")])
+    with pytest.raises(FileNotFoundError):
+        import_ported(store, tmp_path / "absent.csv")
+    assert store.ported_lookup("46708100200") == "24004"
+
+
+def test_undecodable_bytes_make_a_bad_row(store: SqliteStore, tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"46708100200,24004\n4670810\xff300,24001\n")
+    with pytest.raises(DataImportError) as caught:
+        import_ported(store, path)
+    assert [line for line, _ in caught.value.rows] == [2]
+
+
+def test_progress_is_reported_in_bytes(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from numlookup.store import csvimport
+
+    monkeypatch.setattr(csvimport, "PROGRESS_EVERY", 10)
+    path = write(tmp_path, "".join(f"4670810{n:04d},24008\n" for n in range(35)))
+    calls: list[tuple[int, int]] = []
+    import_ported(store, path, progress=lambda done, total: calls.append((done, total)))
+    size = path.stat().st_size
+    assert len(calls) == 4
+    assert all(total == size for _, total in calls)
+    assert calls[-1] == (size, size)
+
+
+def test_check_file_imports_nothing(store: SqliteStore, tmp_path: Path) -> None:
+    path = write(tmp_path, "46708100200,24004\n46708100200,24004\n")
+    assert check_file(path, "ported") == [(2, "msisdn 46708100200 repeats line 1")]
+    assert store.portability_counts() == (0, 0)
