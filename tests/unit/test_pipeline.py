@@ -49,6 +49,16 @@ class HeldResolver:
         return OK
 
 
+class BrokenDatabaseResolver:
+    """Raises at once, like a database that cannot be read."""
+
+    service = "portability"
+    source = "database"
+
+    def resolve(self, msisdn: str) -> Outcome:
+        raise OSError("disk I/O error")
+
+
 class FailingResolver:
     service = "portability"
     source = "hlr"
@@ -157,6 +167,12 @@ def test_a_failing_resolver_is_a_system_failure_not_a_crash() -> None:
         assert svc.ongoing == {}
 
     asyncio.run(scenario())
+
+
+def test_a_resolver_raising_at_once_is_a_system_failure_and_not_cached() -> None:
+    svc = service(BrokenDatabaseResolver())
+    assert svc.lookup(ALICE, b"msisdn=46708100100") == Outcome(ResultCode.SYSTEM_FAILURE)
+    assert len(svc.cache) == 0
 
 
 @pytest.mark.parametrize("service_name", ["realtime"])

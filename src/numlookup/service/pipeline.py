@@ -134,7 +134,11 @@ class LookupService:
         key = (service, msisdn)
         shared = self._inflight.get(key)
         if shared is None:
-            answer = resolver.resolve(msisdn)
+            try:
+                answer = resolver.resolve(msisdn)
+            except Exception:
+                log.exception("resolver failed for %s", self._show(msisdn))
+                answer = REFUSED[ResultCode.SYSTEM_FAILURE]
             if isinstance(answer, Outcome):
                 self.cache.put(service, msisdn, answer)
                 self._record(account, msisdn, answer, resolver.source, started)
