@@ -73,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             errors += expect(url, DEMO, 200, f"result=OK;imsi={plmn(k)}")
         url = f"{base}?msisdn={unknown_number(0, args.stride)}&nocache"
         status, body = get(url, DEMO)
-        print(f"probe: unknown number {unknown_number(0, args.stride)} -> {status} {body!r}")
+        print(
+            f"probe: unknown number {unknown_number(0, args.stride)} -> {status} {body!r}",
+            file=sys.stderr,
+        )
     for error in errors:
         print(f"probe: {error}", file=sys.stderr)
     return 1 if errors else 0

@@ -41,8 +41,10 @@ DEMO_MSISDN=46708100100
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
-for name in ROUNDS DURATION CONNECTIONS PORTED START_TIMEOUT; do
-    [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, got '${!name}'"
+for pair in ROUNDS:BENCH_ROUNDS DURATION:BENCH_SECONDS CONNECTIONS:BENCH_CONNECTIONS \
+    PORTED:BENCH_PORTED START_TIMEOUT:BENCH_START_TIMEOUT; do
+    name=${pair%%:*}
+    [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "${pair#*:} must be a positive integer, got '${!name}'"
 done
 [[ $UNKNOWN_SHARE =~ ^(0(\.[0-9]+)?|1(\.0+)?)$ ]] || die "BENCH_UNKNOWN_SHARE must be in 0..1"
 [[ -x $PY && -x $NUMLOOKUP ]] || die "no virtualenv at $ROOT/.venv: run 'make bench'"
