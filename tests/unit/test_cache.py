@@ -70,3 +70,27 @@ def test_clear_one_service() -> None:
     assert cache.get("realtime", "1") is OK
     cache.clear()
     assert len(cache) == 0
+
+
+def test_eviction_takes_from_the_largest_service() -> None:
+    cache = MemoryCache(4, TTL, Clock())
+    cache.put("realtime", "r1", OK)
+    for n in "1234":
+        cache.put("portability", n, OK)
+    assert len(cache) == 4
+    assert cache.get("realtime", "r1") is OK
+    assert cache.get("portability", "1") is None
+
+
+def test_entries_hold_nothing_the_garbage_collector_must_walk() -> None:
+    import gc
+
+    cache = MemoryCache(1000, TTL, Clock())
+    for n in range(500):
+        cache.put("portability", str(n), Outcome(ResultCode.OK, imsi="24008"))
+    gc.collect()
+    entries = cache._services["portability"]
+    assert not any(gc.is_tracked(value) for value in entries.values())
+    assert not any(gc.is_tracked(key) for key in entries)
+    # Equal outcomes are kept once.
+    assert len(cache._outcomes) == 1

@@ -391,6 +391,16 @@ def test_record_filters(store: SqliteStore) -> None:
     assert list(store.iter_records(account="nobody")) == []
 
 
+@pytest.mark.parametrize("count", [49, 50, 51, 123])
+def test_records_written_in_groups_and_singly_all_arrive(store: SqliteStore, count: int) -> None:
+    batch = [
+        record(float(t), f"acct{t % 7}", "OK" if t % 3 else "UNKNOWN_SUBSCRIBER")
+        for t in range(count)
+    ]
+    store.insert_records(batch)
+    assert list(store.iter_records()) == batch
+
+
 def test_records_stream_in_batches(store: SqliteStore) -> None:
     store.insert_records([record(float(t)) for t in range(2500)])
     stream = store.iter_records()

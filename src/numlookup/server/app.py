@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -125,6 +126,10 @@ class Server:
             loop.create_task(self._every_second(), name="tick"),
             loop.create_task(self._reload_loop(), name="reload"),
         ]
+        # What start-up built (numbering tables, accounts, ranges) lives as long as
+        # the process: keep it out of every later garbage collection.
+        gc.collect()
+        gc.freeze()
         if ready is not None:
             ready(self.bound)
         await self._stop.wait()

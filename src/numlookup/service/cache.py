@@ -1,8 +1,15 @@
 """The lookup cache: outcomes per (service, MSISDN), each with its own time to live.
 
 `Cache` is the seam; `MemoryCache` is the in-process implementation, a bounded
-LRU map with an expiry time per entry. Which outcomes are kept, and for how long,
-comes from the config (`cache.ttl`); transient outcomes are never kept.
+LRU map per service with an expiry time per entry. Which outcomes are kept, and
+for how long, comes from the config (`cache.ttl`); transient outcomes are never
+kept.
+
+An entry is `msisdn -> (expiry, outcome number)`: a string key and a tuple of a
+float and an int, none of which the garbage collector tracks, so a cache of a
+million entries adds nothing to a full collection (holding the Outcome objects
+themselves made each full collection walk every entry: pauses of tens of ms).
+Outcomes are few and kept once each in a table.
 """
 
 from __future__ import annotations
@@ -36,37 +43,60 @@ class MemoryCache:
         self._max = max_entries
         self._ttl = {code: seconds for code, seconds in ttl.items() if code in CACHEABLE}
         self._clock = clock
-        self._entries: OrderedDict[tuple[str, str], tuple[float, Outcome]] = OrderedDict()
+        self._services: dict[str, OrderedDict[str, tuple[float, int]]] = {}
+        self._size = 0
+        self._outcomes: list[Outcome] = []
+        self._numbers: dict[Outcome, int] = {}
 
     def get(self, service: str, msisdn: str) -> Outcome | None:
-        key = (service, msisdn)
-        entry = self._entries.get(key)
+        entries = self._services.get(service)
+        if entries is None:
+            return None
+        entry = entries.get(msisdn)
         if entry is None:
             return None
         if entry[0] <= self._clock():
-            del self._entries[key]
+            del entries[msisdn]
+            self._size -= 1
             return None
-        self._entries.move_to_end(key)
-        return entry[1]
+        entries.move_to_end(msisdn)
+        return self._outcomes[entry[1]]
 
     def put(self, service: str, msisdn: str, outcome: Outcome) -> None:
+        entries = self._services.get(service)
+        if entries is None:
+            entries = self._services[service] = OrderedDict()
         ttl = self._ttl.get(outcome.result)
-        key = (service, msisdn)
         if ttl is None:
             # A transient outcome also ends what was kept before: nocache asked afresh.
-            self._entries.pop(key, None)
+            if entries.pop(msisdn, None) is not None:
+                self._size -= 1
             return
-        self._entries[key] = (self._clock() + ttl, outcome)
-        self._entries.move_to_end(key)
-        if len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        number = self._numbers.get(outcome)
+        if number is None:
+            number = self._numbers[outcome] = len(self._outcomes)
+            self._outcomes.append(outcome)
+        if msisdn not in entries:
+            self._size += 1
+        entries[msisdn] = (self._clock() + ttl, number)
+        entries.move_to_end(msisdn)
+        if self._size > self._max:
+            self._evict()
+
+    def _evict(self) -> None:
+        # The least recently used entry of the largest service goes first.
+        largest = max(self._services.values(), key=len)
+        largest.popitem(last=False)
+        self._size -= 1
 
     def clear(self, service: str | None = None) -> None:
         if service is None:
-            self._entries.clear()
+            self._services.clear()
+            self._size = 0
             return
-        for key in [k for k in self._entries if k[0] == service]:
-            del self._entries[key]
+        entries = self._services.pop(service, None)
+        if entries is not None:
+            self._size -= len(entries)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._size

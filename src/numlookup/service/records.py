@@ -15,7 +15,6 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 
 from numlookup.store.base import LookupRecord, Store
@@ -108,7 +107,7 @@ class Recorder:
         try:
             with open(self._spill_path, "a", encoding="utf-8") as fh:
                 for record in records:
-                    fh.write(json.dumps(asdict(record)) + "\n")
+                    fh.write(json.dumps(record._asdict()) + "\n")
         except OSError as exc:
             log.error("%d lookup records could not be written: %s", len(records), exc)
             return

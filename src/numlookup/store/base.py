@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 SERVICES = ("portability", "realtime")
 
@@ -34,9 +34,12 @@ class BlockRule:
     account: str | None = None  # None: every account
 
 
-@dataclass(frozen=True, slots=True)
-class LookupRecord:
-    """One answered lookup, for billing."""
+class LookupRecord(NamedTuple):
+    """One answered lookup, for billing.
+
+    A tuple, field for field the columns of the records table: one is made on
+    every request, and the store binds it as it is.
+    """
 
     time: float  # Unix time, seconds
     account: str
