@@ -305,5 +305,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("log.level", f"unknown level {config.log.level!r}")
     if config.cache.max_entries < 1:
         raise ConfigError("cache.max_entries", "must be at least 1")
+    for key in ("request_timeout", "keepalive_timeout"):
+        if getattr(config.server, key) <= 0:
+            raise ConfigError(f"server.{key}", "must be more than 0")
     if config.server.max_pipelined < 1:
         raise ConfigError("server.max_pipelined", "must be at least 1")

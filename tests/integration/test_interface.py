@@ -257,6 +257,19 @@ def test_a_silent_connection_is_closed(server: ServerProcess) -> None:
         assert sock.recv(65536) == b""
 
 
+def test_a_client_that_never_finishes_the_tls_handshake_is_dropped(server: ServerProcess) -> None:
+    import socket
+
+    host, port = server.https
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
+        try:
+            data = sock.recv(65536)  # the server gives up after request_timeout (2 s here)
+        except ConnectionResetError:
+            data = b""
+    assert data == b""
+
+
 def test_https_with_an_http_client(server: ServerProcess) -> None:
     host, port = server.https
     with httpx.Client(verify=False, auth=("demo", "demo")) as client:

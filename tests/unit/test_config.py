@@ -48,6 +48,7 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
         ('[server]\nhttp = "1.2.3.4:99999"\n', {}, "server.http"),
         ('[server]\nrequest_timeout = "soon"\n', {}, "server.request_timeout"),
         ("[server]\nmax_connections = -1\n", {}, "server.max_connections"),
+        ("[server]\nrequest_timeout = 0\n", {}, "server.request_timeout"),
         ("[server]\nbogus = 1\n", {}, "server.bogus"),
         ("[cache.ttl]\nTIMEOUT = 5\n", {}, "cache.ttl.TIMEOUT"),
         ("[cache.ttl]\nNOPE = 5\n", {}, "cache.ttl.NOPE"),

@@ -27,12 +27,7 @@ def open_store_from_args(args: argparse.Namespace) -> Store:
     the configuration's `seed_demo` is on, as it would from the server.
     """
     config = config_module.load(getattr(args, "config", None))
-    store = open_store(config.database_path)
-    if store.is_new() and config.seed_demo:
-        from numlookup.store import demo
-
-        demo.seed(store)
-    return store
+    return open_store(config.database_path, seed_demo=config.seed_demo)
 
 
 @contextmanager

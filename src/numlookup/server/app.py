@@ -22,7 +22,7 @@ from numlookup.service.cache import MemoryCache
 from numlookup.service.pipeline import Blocks, LookupService
 from numlookup.service.portability import PortabilityResolver
 from numlookup.service.records import Recorder
-from numlookup.store import Store, demo, open_store
+from numlookup.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,9 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         path = config.database_path
-        self.store: Store = open_store(path)
-        if self.store.is_new() and config.seed_demo:
-            demo.seed(self.store)
-            log.info("new database %s: demo accounts and data loaded", path)
+        self.store: Store = open_store(path, seed_demo=config.seed_demo)
+        if self.store.is_new():
+            log.info("new database %s (demo data: %s)", path, config.seed_demo)
         self.versions = self.store.versions()
         self.portability = PortabilityResolver(self.store)
         self.recorder = Recorder(
@@ -89,7 +88,13 @@ class Server:
                 cert, key = ensure_self_signed(self.config.var_dir / "tls")
             context = server_context(cert, key)
         listener = await loop.create_server(
-            self.frontend.factory, where.host, where.port, ssl=context, backlog=1024
+            self.frontend.factory,
+            where.host,
+            where.port,
+            ssl=context,
+            # A TLS handshake must finish within the time a request has to arrive.
+            ssl_handshake_timeout=self.config.server.request_timeout if tls else None,
+            backlog=1024,
         )
         self.listeners.append(listener)
         host, port = listener.sockets[0].getsockname()[:2]

@@ -57,6 +57,9 @@ class Frontend:
         self.clock = clock
         self.connections: set[HttpConnection] = set()
         self.date = responses.date_header()
+        # Whole keep-alive 200 responses by outcome, for the current Date: most
+        # answers repeat a few outcomes, and this skips building them anew.
+        self.ok_responses: dict[Outcome, bytes] = {}
         self.tasks: set[asyncio.Future[Any]] = set()
 
     def factory(self) -> HttpConnection:
@@ -65,6 +68,7 @@ class Frontend:
     def tick(self) -> None:
         """Once a second: refresh the Date header and enforce the time limits."""
         self.date = responses.date_header()
+        self.ok_responses = {}
         now = self.clock()
         for connection in list(self.connections):
             connection.check_timeouts(now)
@@ -262,7 +266,12 @@ class HttpConnection(asyncio.Protocol):
             return self._after_auth(account, query, connection)
         outcome = frontend.service.lookup(account, query)
         if isinstance(outcome, Outcome):
-            return responses.ok(outcome.body(), date, connection)
+            if connection:
+                return responses.ok(outcome.body(), date, connection)
+            data = frontend.ok_responses.get(outcome)
+            if data is None:
+                data = frontend.ok_responses[outcome] = responses.ok(outcome.body(), date)
+            return data
         return self._after_lookup(outcome, connection)
 
     async def _after_auth(

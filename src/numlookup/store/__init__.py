@@ -5,11 +5,20 @@ from pathlib import Path
 from numlookup.store.base import Account, BlockRule, LookupRecord, Store, Versions
 
 
-def open_store(path: Path) -> Store:
-    """The store kept in the SQLite file at `path`, created (with its schema) if absent."""
+def open_store(path: Path, *, seed_demo: bool = False) -> Store:
+    """The store kept in the SQLite file at `path`, created (with its schema) if absent.
+
+    With `seed_demo`, a database this call creates gets the demo account and data
+    (whoever opens a new database first, the server or a command, seeds it).
+    """
     from numlookup.store.sqlite import SqliteStore
 
-    return SqliteStore(path)
+    store = SqliteStore(path)
+    if seed_demo and store.is_new():
+        from numlookup.store import demo
+
+        demo.seed(store)
+    return store
 
 
 __all__ = ["Account", "BlockRule", "LookupRecord", "Store", "Versions", "open_store"]
