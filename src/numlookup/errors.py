@@ -12,7 +12,10 @@
     ├── StoreError               database problems
     │   ├── AccountExists
     │   └── AccountNotFound
-    └── DataImportError          a CSV import with bad rows (line numbers inside)
+    ├── DataImportError          a CSV import with bad rows (line numbers inside)
+    └── CodecError               bytes from a signalling peer that a codec cannot
+                                 accept; `layer` names the protocol (m3ua, sccp,
+                                 tcap, map, ber, ipa)
 
 Errors of third-party libraries are translated into these at the boundary.
 """
@@ -88,3 +91,16 @@ class DataImportError(NumlookupError):
         more = f" (and {len(rows) - 20} more)" if len(rows) > 20 else ""
         super().__init__(f"{len(rows)} bad rows: {shown}{more}")
         self.rows = rows
+
+
+class CodecError(NumlookupError):
+    """Signalling bytes a decoder cannot accept (truncated, malformed, unsupported).
+
+    Decoders raise only this, whatever the input; `layer` names the protocol so
+    the adapter can answer as that layer's standard says (an M3UA ERR, a TCAP
+    P-Abort).
+    """
+
+    def __init__(self, layer: str, message: str) -> None:
+        super().__init__(f"{layer}: {message}")
+        self.layer = layer
