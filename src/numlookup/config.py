@@ -84,6 +84,42 @@ class AuthConfig:
     max_concurrent_verifications: int = 4
 
 
+TRANSPORTS = ("m3ua-tcp", "m3ua-sctp", "ipa")
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A signalling gateway (or STP) to send SS7 traffic through."""
+
+    transport: str  # one of TRANSPORTS
+    address: Listen
+
+    def __str__(self) -> str:
+        return f"{self.transport}://{self.address}"
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeConfig:
+    """The Real-Time Lookup: MAP SendRoutingInfoForSM toward HLRs (TS 29.002 §12.1).
+
+    No peers: accounts on the `realtime` service get SYSTEM_FAILURE.
+    """
+
+    peers: tuple[Peer, ...] = ()  # primary first; traffic moves on when one fails
+    local_gt: str = "46700000001"  # our SMS-GMSC Global Title (serviceCentreAddress)
+    local_pc: int = 1  # our point code (M3UA OPC)
+    remote_pc: int = 2  # the signalling gateway's / HLR side's point code (DPC)
+    routing_context: int | None = 1  # M3UA Routing Context (RFC 4666 §3.3.1)
+    network_appearance: int | None = None
+    network_indicator: int = 0  # 0 international, 2 national (Q.704 §14.2)
+    invoke_timeout: float = 10.0  # MAP invoke timer: expiry is HLR_LOCAL_CANCEL
+    deadline: float = 15.0  # the whole real-time lookup: expiry is TIMEOUT
+    max_dialogues: int = 10000  # dialogues in flight toward the network; more: REQUEST_THROTTLED
+    heartbeat_interval: float = 10.0  # M3UA BEAT on an idle association
+    reconnect_min: float = 0.5  # seconds before reconnecting a lost peer, doubling
+    reconnect_max: float = 30.0
+
+
 @dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = "INFO"
@@ -102,6 +138,7 @@ class Config:
     records: RecordsConfig = field(default_factory=RecordsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    realtime: RealtimeConfig = field(default_factory=RealtimeConfig)
 
     @property
     def database_path(self) -> Path:
@@ -172,8 +209,9 @@ def _kind_of(annotation: str) -> str:
         return "listen"
     if "Path" in annotation:
         return "path"
+    plain = annotation.removesuffix(" | None")
     for name in _KINDS:
-        if annotation == name:
+        if plain == name:
             return name
     return "other"
 
@@ -187,13 +225,51 @@ def _build_section(cls: type, name: str, raw: Mapping[str, Any]) -> Any:
     for key, value in raw.items():
         full = f"{name}.{key}"
         kind = _kind_of(str(known[key].type))
-        if kind == "listen":
+        if value is None and str(known[key].type).endswith("| None"):
+            values[key] = None
+        elif kind == "listen":
             values[key] = parse_listen(full, value)
         elif kind == "other":
             raise ConfigError(full, "not settable this way")
         else:
             values[key] = _coerce(full, value, kind)
     return cls(**values)
+
+
+def parse_peer(key: str, value: Any) -> Peer:
+    """`m3ua-tcp://host:port`, `m3ua-sctp://host:port` or `ipa://host:port`."""
+    if not isinstance(value, str) or "://" not in value:
+        raise ConfigError(key, f"expected 'transport://host:port', got {value!r}")
+    transport, _, where = value.partition("://")
+    if transport not in TRANSPORTS:
+        raise ConfigError(key, f"transport {transport!r} is not one of {', '.join(TRANSPORTS)}")
+    address = parse_listen(key, where)
+    if address is None:
+        raise ConfigError(key, "a peer needs host:port")
+    return Peer(transport, address)
+
+
+def _build_realtime(raw: Mapping[str, Any]) -> RealtimeConfig:
+    values = dict(raw)
+    peers = values.pop("peers", ())
+    if isinstance(peers, str):  # from the environment: comma-separated
+        peers = [p.strip() for p in peers.split(",") if p.strip()]
+    if not isinstance(peers, list | tuple):
+        raise ConfigError("realtime.peers", "expected a list of 'transport://host:port'")
+    for key in ("routing_context", "network_appearance"):
+        if values.get(key) in ("", "none", "None"):
+            values[key] = None
+    section = _build_section(RealtimeConfig, "realtime", values)
+    config = RealtimeConfig(
+        **{f.name: getattr(section, f.name) for f in fields(RealtimeConfig) if f.name != "peers"},
+        peers=tuple(parse_peer(f"realtime.peers[{n}]", p) for n, p in enumerate(peers)),
+    )
+    gt = config.local_gt.removeprefix("+")
+    if not gt.isdigit() or len(gt) > 15:
+        raise ConfigError("realtime.local_gt", "expected an E.164 number")
+    if config.deadline <= 0 or config.invoke_timeout <= 0:
+        raise ConfigError("realtime.deadline", "timeouts must be more than 0")
+    return config
 
 
 def _parse_ttl(raw: Mapping[str, Any]) -> dict[ResultCode, float]:
@@ -221,6 +297,7 @@ def _env_overrides(env: Mapping[str, str], data: dict[str, Any]) -> None:
         "records": RecordsConfig,
         "auth": AuthConfig,
         "log": LogConfig,
+        "realtime": RealtimeConfig,
     }
     top = {f.name for f in fields(Config)} - set(sections)
     for var, value in env.items():
@@ -283,6 +360,8 @@ def from_mapping(data: Mapping[str, Any]) -> Config:
             top[key] = _build_section(AuthConfig, key, value)
         elif key == "log":
             top[key] = _build_section(LogConfig, key, value)
+        elif key == "realtime":
+            top[key] = _build_realtime(value)
         elif key in ("var_dir",):
             top[key] = Path(str(value))
         elif key == "seed_demo":

@@ -74,3 +74,46 @@ def test_bad_values_name_their_key(
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "absent.toml", env={})
+
+
+def test_realtime_peers_from_file_and_environment(tmp_path: Path) -> None:
+    from numlookup.config import Peer
+
+    path = tmp_path / "rt.toml"
+    path.write_text(
+        '[realtime]\npeers = ["m3ua-tcp://127.0.0.1:2905", "ipa://[::1]:5000"]\n'
+        'local_gt = "46700000001"\nrouting_context = 7\n'
+    )
+    config = load(path, env={"NUMLOOKUP_REALTIME_DEADLINE": "3"})
+    assert config.realtime.peers == (
+        Peer("m3ua-tcp", Listen("127.0.0.1", 2905)),
+        Peer("ipa", Listen("::1", 5000)),
+    )
+    assert config.realtime.routing_context == 7
+    assert config.realtime.deadline == 3
+    env = {
+        "NUMLOOKUP_REALTIME_PEERS": "m3ua-tcp://127.0.0.1:1, m3ua-tcp://127.0.0.1:2",
+        "NUMLOOKUP_REALTIME_ROUTING_CONTEXT": "none",
+    }
+    from_env = load(None, env=env).realtime
+    assert [str(p) for p in from_env.peers] == ["m3ua-tcp://127.0.0.1:1", "m3ua-tcp://127.0.0.1:2"]
+    assert from_env.routing_context is None
+    assert load(None, env={}).realtime.peers == ()
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('[realtime]\npeers = ["smoke://1.2.3.4:5"]\n', "realtime.peers[0]"),
+        ('[realtime]\npeers = ["m3ua-tcp://nohost"]\n', "realtime.peers[0]"),
+        ('[realtime]\npeers = "m3ua-tcp://127.0.0.1:1"\nlocal_gt = "abc"\n', "realtime.local_gt"),
+        ("[realtime]\nlocal_pc = -1\n", "realtime.local_pc"),
+        ("[realtime]\nbogus = 1\n", "realtime.bogus"),
+    ],
+)
+def test_bad_realtime_values_name_their_key(tmp_path: Path, toml: str, key: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as info:
+        load(path, env={})
+    assert info.value.key == key
