@@ -87,3 +87,25 @@ def test_sigint_also_stops_cleanly(tmp_path: Path) -> None:
     assert proc.stop(signal.SIGINT) == 0
     out = proc.cli("records", "export", "--format", "jsonl")
     assert len(out.stdout.splitlines()) == 1
+
+
+def test_connections_over_the_cap_get_503(tmp_path: Path) -> None:
+    from tests.integration.serverproc import read_all, split_response
+
+    proc = ServerProcess(tmp_path / "cap", env={"NUMLOOKUP_SERVER_MAX_CONNECTIONS": "2"}).start()
+    try:
+        held = [proc.connect(), proc.connect()]
+        for sock in held:  # both are really established and served
+            sock.sendall(
+                b"GET /lookup?msisdn=46708100100 HTTP/1.1\r\n"
+                b"Authorization: Basic ZGVtbzpkZW1v\r\n\r\n"
+            )
+            assert sock.recv(65536).endswith(b"result=OK;imsi=24008")
+        with proc.connect() as third:
+            assert split_response(read_all(third))[0] == 503
+        held.pop().close()
+        # Once the server has seen the close, there is room again.
+        proc.wait_for("/lookup?msisdn=46708100100", b"result=OK;imsi=24008")
+        held[0].close()
+    finally:
+        assert proc.stop() == 0

@@ -126,6 +126,7 @@ class HttpConnection(asyncio.Protocol):
             transport.write(responses.error(503, frontend.date, b"Connection: close\r\n"))
             transport.close()
             self.closed = True
+            self.reading = False
             return
         # The first request's clock starts with the connection.
         self.request_started = now
