@@ -104,6 +104,18 @@ def read_single(data: bytes, start: int = 0, end: int | None = None) -> tuple[in
     return tlv
 
 
+def read_explicit(data: bytes, pos: int, end: int, tag: int, inner: int) -> tuple[int, int, int]:
+    """An explicitly tagged value `[tag] { inner }` at `pos` (X.690 §8.14.2).
+
+    Returns the inner value's `(content_start, content_end)` and where the next
+    TLV starts."""
+    found, start, stop = read_tlv(data, pos, end)
+    found_inner, istart, istop = read_tlv(data, start, stop)
+    if found != tag or found_inner != inner or istop != stop:
+        raise CodecError(LAYER, f"{tag:#x} {{ {inner:#x} }} expected at offset {pos}")
+    return istart, istop, stop
+
+
 def read_integer(data: bytes, start: int, end: int, max_octets: int = 4) -> int:
     """INTEGER or ENUMERATED contents, two's complement (§8.3, §8.4)."""
     count = end - start

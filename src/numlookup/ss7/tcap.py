@@ -11,7 +11,9 @@ contents): the parameter is an ANY, so its tag belongs to the user (MAP).
 `decode` raises only `TcapDecodeError`, a `CodecError` that also says which
 P-Abort cause Q.774 §3.2 calls for (None when the transaction portion was good
 and the fault lies in the dialogue or component portion) and the transaction
-ids it could read, so the caller can answer the peer.
+ids it could read, so the caller can answer the peer. Refused as well, being
+unused by MAP SendRoutingInfoForSM: Unidirectional, returnResultNotLast [7],
+global operation and error codes, and the RLRQ / RLRE dialogue PDUs.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from numlookup.ss7 import ber
 LAYER = "tcap"
 
 # Q.773 §4.2.1 (TCAPMessages): message types and transaction portion tags.
-TAG_UNIDIRECTIONAL = 0x61  # [APPLICATION 1]
 TAG_BEGIN = 0x62  # [APPLICATION 2]
 TAG_END = 0x64  # [APPLICATION 4]
 TAG_CONTINUE = 0x65  # [APPLICATION 5]
@@ -41,7 +42,6 @@ TAG_INVOKE = 0xA1
 TAG_RETURN_RESULT_LAST = 0xA2
 TAG_RETURN_ERROR = 0xA3
 TAG_REJECT = 0xA4
-TAG_RETURN_RESULT_NOT_LAST = 0xA7
 # Dialogue PDUs (Q.773 §4.2.2).
 TAG_AARQ = 0x60  # [APPLICATION 0]
 TAG_AARE = 0x61  # [APPLICATION 1]
@@ -52,7 +52,10 @@ DIALOGUE_AS_ID_TLV = b"\x06\x07\x00\x11\x86\x05\x01\x01\x01"
 _PROTOCOL_VERSION_1 = b"\x80\x02\x07\x80"  # [0] IMPLICIT BIT STRING {version1(0)}
 
 
-class PAbortCause(IntEnum):  # Q.773 §4.2.1 P-AbortCause
+# Named values of Q.773 §4.2.1 (TCAPMessages) and §4.2.2 (DialoguePDUs).
+
+
+class PAbortCause(IntEnum):
     UNRECOGNIZED_MESSAGE_TYPE = 0
     UNRECOGNIZED_TRANSACTION_ID = 1
     BADLY_FORMATTED_TRANSACTION_PORTION = 2
@@ -62,40 +65,34 @@ class PAbortCause(IntEnum):  # Q.773 §4.2.1 P-AbortCause
     NO_COMMON_DIALOGUE_PORTION = 6
 
 
-class AssociateResult(IntEnum):  # Q.773 §4.2.2 Associate-result
+class AssociateResult(IntEnum):
     ACCEPTED = 0
     REJECT_PERMANENT = 1
 
 
-class DiagnosticSource(
-    IntEnum
-):  # Q.773 §4.2.2 Associate-source-diagnostic: the CHOICE's tag number
+class DiagnosticSource(IntEnum):  # Associate-source-diagnostic: its CHOICE's tag numbers
     DIALOGUE_SERVICE_USER = 1
     DIALOGUE_SERVICE_PROVIDER = 2
 
 
-class ServiceUserDiagnostic(IntEnum):  # Associate-source-diagnostic dialogue-service-user values
+class ServiceUserDiagnostic(IntEnum):
     NULL = 0
     NO_REASON_GIVEN = 1
     APPLICATION_CONTEXT_NAME_NOT_SUPPORTED = 2
 
 
-class ServiceProviderDiagnostic(
-    IntEnum
-):  # Associate-source-diagnostic dialogue-service-provider values
+class ServiceProviderDiagnostic(IntEnum):
     NULL = 0
     NO_REASON_GIVEN = 1
     NO_COMMON_DIALOGUE_PORTION = 2
 
 
-class AbortSource(IntEnum):  # Q.773 §4.2.2 ABRT-source
+class AbortSource(IntEnum):  # ABRT-source
     DIALOGUE_SERVICE_USER = 0
     DIALOGUE_SERVICE_PROVIDER = 1
 
 
-class ProblemType(
-    IntEnum
-):  # Q.773 §4.2.1 Reject problem CHOICE: the tag number of each alternative
+class ProblemType(IntEnum):  # Reject problem: its CHOICE's tag numbers
     GENERAL = 0
     INVOKE = 1
     RETURN_RESULT = 2
@@ -437,15 +434,6 @@ def decode_component(data: bytes, tag: int, start: int, end: int) -> Component:
 _AARE_TAIL = re.compile(rb"\xa2\x03\x02\x01.\xa3\x05[\xa1\xa2]\x03\x02\x01.", re.DOTALL)
 
 
-def _read_inner(data: bytes, pos: int, end: int, tag: int, inner: int) -> tuple[int, int, int]:
-    """An explicitly tagged `[tag] { inner }`: (inner contents start, stop, next position)."""
-    found, start, stop = _read_tlv(data, pos, end)
-    found_inner, istart, istop = _read_tlv(data, start, stop)
-    if found != tag or found_inner != inner or istop != stop:
-        raise CodecError(LAYER, f"{tag:#x} {{ {inner:#x} }} expected in a dialogue PDU")
-    return istart, istop, stop
-
-
 def _read_user_information(data: bytes, pos: int, end: int) -> bytes | None:
     if pos == end:
         return None
@@ -483,7 +471,7 @@ def decode_dialogue(data: bytes, start: int, end: int) -> Dialogue:
         pos += 4
     elif pos < end and data[pos] == 0x80:
         pos = _read_tlv(data, pos, end)[2]
-    ostart, ostop, pos = _read_inner(data, pos, end, 0xA1, 0x06)  # application-context-name
+    ostart, ostop, pos = ber.read_explicit(data, pos, end, 0xA1, 0x06)  # application-context-name
     acn = ber.read_oid(data, ostart, ostop)
     if tag == TAG_AARQ:
         return AARQ(acn, _read_user_information(data, pos, end))
@@ -492,14 +480,14 @@ def decode_dialogue(data: bytes, start: int, end: int) -> Dialogue:
         if result < 0x80 and diagnostic < 0x80:
             user_information = _read_user_information(data, pos + 12, end)
             return AARE(acn, result, diagnostic, source, user_information)
-    istart, istop, pos = _read_inner(data, pos, end, 0xA2, 0x02)  # result [2]
+    istart, istop, pos = ber.read_explicit(data, pos, end, 0xA2, 0x02)  # result [2]
     result = ber.read_integer(data, istart, istop)
     # result-source-diagnostic [3] CHOICE { dialogue-service-user [1], -provider [2] }
     dtag, dstart, dstop = _read_tlv(data, pos, end)
     source = data[dstart] & 0x1F if dstart < dstop else 0
     if dtag != 0xA3 or source not in (1, 2):
         raise CodecError(LAYER, "AARE result-source-diagnostic expected")
-    istart, istop, pos = _read_inner(data, dstart, dstop, 0xA0 | source, 0x02)
+    istart, istop, pos = ber.read_explicit(data, dstart, dstop, 0xA0 | source, 0x02)
     if pos != dstop:
         raise CodecError(LAYER, "octets after the AARE diagnostic")
     diagnostic = ber.read_integer(data, istart, istop)
