@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/numlookup serve
+	BIN=$(BIN) bash scripts/serve.sh
 
 # Every test, plus the linters and the type checker.
 test: $(STAMP)

@@ -166,3 +166,46 @@ def split_responses(data: bytes) -> list[tuple[int, dict[bytes, bytes], bytes]]:
 def _hostport(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     return host.strip("[]"), int(port)
+
+
+class HlrSimProcess:
+    """A real `numlookup hlr-sim` process with M3UA over TCP on a free loopback port."""
+
+    def __init__(self, work_dir: Path, *extra: str) -> None:
+        self.work_dir = work_dir
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.m3ua: tuple[str, int] = ("", 0)
+
+    def start(self, listen: str = "127.0.0.1:0") -> HlrSimProcess:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.work_dir / "hlr-sim.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [*NUMLOOKUP, "hlr-sim", "--listen", listen, *self.extra],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            cwd=self.work_dir,
+        )
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT)
+        line = self.proc.stdout.readline() if ready else b""
+        if not line.startswith(b"hlr-sim listening"):
+            self.stop()
+            raise RuntimeError(f"hlr-sim did not start: {line!r}")
+        fields = dict(part.split("=", 1) for part in line.decode().split()[2:])
+        self.m3ua = _hostport(fields["m3ua-tcp"])
+        return self
+
+    @property
+    def peer(self) -> str:
+        return f"m3ua-tcp://{self.m3ua[0]}:{self.m3ua[1]}"
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(30)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self._log.close()
+        return code

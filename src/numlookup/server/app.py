@@ -15,11 +15,12 @@ import sys
 from collections.abc import Callable
 
 from numlookup.config import Config, Listen
+from numlookup.realtime.resolver import RealtimeResolver
 from numlookup.server.http import Frontend
 from numlookup.server.tls import ensure_self_signed, server_context
 from numlookup.service.auth import Authenticator
 from numlookup.service.cache import MemoryCache
-from numlookup.service.pipeline import Blocks, LookupService
+from numlookup.service.pipeline import Blocks, LookupService, Resolver
 from numlookup.service.portability import PortabilityResolver
 from numlookup.service.records import Recorder
 from numlookup.store import Store, open_store
@@ -45,8 +46,12 @@ class Server:
             spill_path=config.var_dir / "unwritten-records.jsonl",
         )
         self.cache = MemoryCache(config.cache.max_entries, config.cache.ttl)
+        resolvers: dict[str, Resolver] = {"portability": self.portability}
+        self.realtime: RealtimeResolver | None = None
+        if config.realtime.peers:
+            self.realtime = resolvers["realtime"] = RealtimeResolver(config.realtime)
         self.service = LookupService(
-            {"portability": self.portability},
+            resolvers,
             self.cache,
             self.recorder,
             Blocks(self.store.list_blocks()),
@@ -127,6 +132,8 @@ class Server:
         if settings.https is not None:
             await self._listen("https", settings.https, tls=True)
         self.recorder.start()
+        if self.realtime is not None:
+            self.realtime.start()
         background = [
             loop.create_task(self._every_second(), name="tick"),
             loop.create_task(self._reload_loop(), name="reload"),
@@ -146,6 +153,8 @@ class Server:
             await asyncio.sleep(0.05)
         for connection in list(self.frontend.connections):
             connection.abort()
+        if self.realtime is not None:
+            await self.realtime.stop()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)

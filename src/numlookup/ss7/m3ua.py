@@ -493,6 +493,14 @@ def decode(data: bytes | bytearray | memoryview) -> Message:
     return _decode_layout(cls, layout, _parameters(data))
 
 
+def is_error_message(data: bytes) -> bool:
+    """True when `data` has the header of an ERR (§3.8.1), whatever follows it.
+
+    An ERR is never answered with an ERR, even one that does not decode.
+    """
+    return len(data) >= 4 and data[2] == CLASS_MGMT and data[3] == 0
+
+
 class StreamFramer:
     """Whole M3UA messages out of a byte stream (M3UA over TCP), by the header length.
 

@@ -1,7 +1,8 @@
 """The demo account and data set that a new database gets (config `seed_demo`).
 
 Account `demo`, password `demo`: service portability, 100 requests at once,
-every number range accepted.
+every number range accepted. Account `demo-rt`, password `demo`: the same on
+the realtime service.
 
 The data set (`numlookup/data/demo/`, the CSV format of numlookup.store.csvimport):
 
@@ -29,6 +30,7 @@ from numlookup.store.csvimport import import_ported, import_ranges
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
+DEMO_RT_USERNAME = "demo-rt"
 
 
 def demo_account() -> Account:
@@ -42,6 +44,16 @@ def demo_account() -> Account:
     )
 
 
+def demo_realtime_account() -> Account:
+    """`demo-rt` / `demo`: the Real-Time Lookup service (answered by hlr-sim under `make serve`)."""
+    return Account(
+        username=DEMO_RT_USERNAME,
+        password_hash=hash_password(DEMO_PASSWORD),
+        service="realtime",
+        max_ongoing=100,
+    )
+
+
 def seed(store: Store) -> None:
     """Add the demo account if absent, and the demo data to empty portability tables.
 
@@ -50,6 +62,8 @@ def seed(store: Store) -> None:
     """
     if store.get_account(DEMO_USERNAME) is None:
         store.add_account(demo_account())
+    if store.get_account(DEMO_RT_USERNAME) is None:
+        store.add_account(demo_realtime_account())
     ported, ranges = store.portability_counts()
     folder = resources.files("numlookup").joinpath("data", "demo")
     if ranges == 0:

@@ -1,0 +1,1 @@
+"""The Real-Time Lookup: live SRI-SM queries to HLRs over SS7 links."""
