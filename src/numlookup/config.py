@@ -62,6 +62,20 @@ class CacheConfig:
             ResultCode.UNEXPECTED_DATA_VALUE: 300.0,
         }
     )
+    # The same for the realtime service, whose answers (the handset's location,
+    # absence) age faster than portability data.
+    realtime_ttl: Mapping[ResultCode, float] = field(
+        default_factory=lambda: {
+            ResultCode.OK: 3600.0,
+            ResultCode.UNKNOWN_SUBSCRIBER: 3600.0,
+            ResultCode.ABSENT_SUBSCRIBER_SM: 300.0,
+            ResultCode.CALL_BARRED: 3600.0,
+            ResultCode.TELE_SERVICE_NOT_PROVISIONED: 3600.0,
+            ResultCode.FACILITY_NOT_SUPPORTED: 3600.0,
+            ResultCode.DATA_MISSING: 300.0,
+            ResultCode.UNEXPECTED_DATA_VALUE: 300.0,
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,16 +286,20 @@ def _build_realtime(raw: Mapping[str, Any]) -> RealtimeConfig:
     return config
 
 
-def _parse_ttl(raw: Mapping[str, Any]) -> dict[ResultCode, float]:
-    ttl = dict(CacheConfig().ttl)
+def _parse_ttl(
+    raw: Any, defaults: Mapping[ResultCode, float], table: str = "cache.ttl"
+) -> dict[ResultCode, float]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(table, "expected a table of RESULT = seconds")
+    ttl = dict(defaults)
     by_name = {code.name: code for code in ResultCode}
     for name, seconds in raw.items():
         code = by_name.get(name)
         if code is None:
-            raise ConfigError(f"cache.ttl.{name}", "not a result code")
+            raise ConfigError(f"{table}.{name}", "not a result code")
         if code not in CACHEABLE:
-            raise ConfigError(f"cache.ttl.{name}", "this result is never cached")
-        value = _coerce(f"cache.ttl.{name}", seconds, "float")
+            raise ConfigError(f"{table}.{name}", "this result is never cached")
+        value = _coerce(f"{table}.{name}", seconds, "float")
         if value == 0:
             ttl.pop(code, None)
         else:
@@ -306,6 +324,10 @@ def _env_overrides(env: Mapping[str, str], data: dict[str, Any]) -> None:
         rest = var[len(ENV_PREFIX) :].lower()
         if rest.startswith("cache_ttl_"):
             data.setdefault("cache", {}).setdefault("ttl", {})[rest[10:].upper()] = value
+            continue
+        if rest.startswith("cache_realtime_ttl_"):
+            table = data.setdefault("cache", {}).setdefault("realtime_ttl", {})
+            table[rest[19:].upper()] = value
             continue
         if rest in top:
             data[rest] = value
@@ -347,11 +369,13 @@ def from_mapping(data: Mapping[str, Any]) -> Config:
             top[key] = _build_section(ServerConfig, key, value)
         elif key == "cache":
             raw = dict(value)
-            ttl_raw = raw.pop("ttl", {})
-            if not isinstance(ttl_raw, Mapping):
-                raise ConfigError("cache.ttl", "expected a table of RESULT = seconds")
+            defaults = CacheConfig()
+            ttl = _parse_ttl(raw.pop("ttl", {}), defaults.ttl)
+            realtime_ttl = _parse_ttl(
+                raw.pop("realtime_ttl", {}), defaults.realtime_ttl, "cache.realtime_ttl"
+            )
             section = _build_section(CacheConfig, key, raw)
-            top[key] = CacheConfig(max_entries=section.max_entries, ttl=_parse_ttl(ttl_raw))
+            top[key] = CacheConfig(section.max_entries, ttl, realtime_ttl)
         elif key == "database":
             top[key] = _build_section(DatabaseConfig, key, value)
         elif key == "records":

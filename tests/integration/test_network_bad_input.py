@@ -32,7 +32,8 @@ THEIRS = sccp.SccpAddress("46708999999", 6)
 
 
 class MisbehavingGateway:
-    def __init__(self) -> None:
+    def __init__(self, ignore_asp_ups: int = 0) -> None:
+        self.ignore_asp_ups = ignore_asp_ups
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.hlr = Hlr(TABLE, "46708999999")
@@ -62,6 +63,9 @@ class MisbehavingGateway:
             for raw in framer.feed(chunk):
                 message = m3ua.decode(raw)
                 self.received.put(message)
+                if isinstance(message, m3ua.AspUp) and self.ignore_asp_ups > 0:
+                    self.ignore_asp_ups -= 1  # as if it were lost on the way
+                    continue
                 for out in sgp.receive(message):
                     self.send(m3ua.encode(out))
                 for data in sgp.take_delivered():
@@ -202,6 +206,28 @@ def test_bytes_that_cannot_be_delimited_end_the_association(
             200,
             b"result=HLR_LOCAL_CANCEL",
         )
+    finally:
+        assert proc.stop() == 0
+        peer.close()
+
+
+def test_an_unacknowledged_asp_up_is_sent_again(tmp_path: Path) -> None:
+    peer = MisbehavingGateway(ignore_asp_ups=1)
+    proc = ServerProcess(
+        tmp_path / "s",
+        env={
+            "NUMLOOKUP_REALTIME_PEERS": f"m3ua-tcp://127.0.0.1:{peer.port}",
+            "NUMLOOKUP_REALTIME_HEARTBEAT_INTERVAL": "0.3",
+        },
+    ).start()
+    try:
+        peer.wait_for(m3ua.AspUp)
+        peer.wait_for(m3ua.AspUp)  # T(ack) ran out: asked again
+        peer.wait_for(m3ua.AspActive)
+        deadline = time.monotonic() + 10
+        while proc.get("/lookup?msisdn=46708100100&nocache", *RT)[1] != OK:
+            assert time.monotonic() < deadline, "the association did not come up"
+            time.sleep(0.1)
     finally:
         assert proc.stop() == 0
         peer.close()

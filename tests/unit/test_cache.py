@@ -94,3 +94,15 @@ def test_entries_hold_nothing_the_garbage_collector_must_walk() -> None:
     assert not any(gc.is_tracked(key) for key in entries)
     # Equal outcomes are kept once.
     assert len(cache._outcomes) == 1
+
+
+def test_a_service_can_have_its_own_ttls() -> None:
+    clock = Clock()
+    cache = MemoryCache(10, TTL, clock, service_ttl={"realtime": {ResultCode.OK: 5.0}})
+    cache.put("portability", "1", OK)
+    cache.put("realtime", "1", OK)
+    cache.put("realtime", "2", UNKNOWN)  # not in realtime's table: not cached
+    clock.now += 6
+    assert cache.get("portability", "1") is OK
+    assert cache.get("realtime", "1") is None
+    assert cache.get("realtime", "2") is None

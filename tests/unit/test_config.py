@@ -117,3 +117,17 @@ def test_bad_realtime_values_name_their_key(tmp_path: Path, toml: str, key: str)
     with pytest.raises(ConfigError) as info:
         load(path, env={})
     assert info.value.key == key
+
+
+def test_realtime_answers_have_their_own_ttls(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[cache.realtime_ttl]\nOK = 600\n")
+    config = load(path, env={"NUMLOOKUP_CACHE_REALTIME_TTL_ABSENT_SUBSCRIBER_SM": "0"})
+    assert config.cache.realtime_ttl[ResultCode.OK] == 600
+    assert ResultCode.ABSENT_SUBSCRIBER_SM not in config.cache.realtime_ttl
+    assert config.cache.ttl[ResultCode.OK] == 86400
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[cache.realtime_ttl]\nHLR_ABORT = 5\n")
+    with pytest.raises(ConfigError) as info:
+        load(bad, env={})
+    assert info.value.key == "cache.realtime_ttl.HLR_ABORT"

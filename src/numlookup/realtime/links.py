@@ -271,8 +271,14 @@ class M3uaLink(Link):
         return True
 
     def _heartbeat(self) -> None:
-        if self.transport is not None:
+        if self.transport is None:
+            return
+        if self.asp.active:
             self._send_all([self.asp.heartbeat()])
+        else:
+            # ASP Up or ASP Active not acknowledged yet: T(ack) ran out, ask again
+            # (RFC 4666 §4.3.4.1).
+            self._send_all(self.asp.retransmit())
 
     def _missed_heartbeats(self) -> int:
         return self.asp.unacknowledged_beats

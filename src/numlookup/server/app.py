@@ -45,7 +45,11 @@ class Server:
             batch_size=config.records.batch_size,
             spill_path=config.var_dir / "unwritten-records.jsonl",
         )
-        self.cache = MemoryCache(config.cache.max_entries, config.cache.ttl)
+        self.cache = MemoryCache(
+            config.cache.max_entries,
+            config.cache.ttl,
+            service_ttl={"realtime": config.cache.realtime_ttl},
+        )
         resolvers: dict[str, Resolver] = {"portability": self.portability}
         self.realtime: RealtimeResolver | None = None
         if config.realtime.peers:

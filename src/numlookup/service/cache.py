@@ -37,11 +37,14 @@ class MemoryCache:
         max_entries: int,
         ttl: Mapping[ResultCode, float],
         clock: Callable[[], float] = time.monotonic,
+        service_ttl: Mapping[str, Mapping[ResultCode, float]] | None = None,
     ) -> None:
+        """`ttl` for every service, unless `service_ttl` has a table for that service."""
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self._max = max_entries
-        self._ttl = {code: seconds for code, seconds in ttl.items() if code in CACHEABLE}
+        self._ttl = _cacheable(ttl)
+        self._service_ttl = {name: _cacheable(t) for name, t in (service_ttl or {}).items()}
         self._clock = clock
         self._services: dict[str, OrderedDict[str, tuple[float, int]]] = {}
         self._size = 0
@@ -66,7 +69,7 @@ class MemoryCache:
         entries = self._services.get(service)
         if entries is None:
             entries = self._services[service] = OrderedDict()
-        ttl = self._ttl.get(outcome.result)
+        ttl = self._service_ttl.get(service, self._ttl).get(outcome.result)
         if ttl is None:
             # A transient outcome also ends what was kept before: nocache asked afresh.
             if entries.pop(msisdn, None) is not None:
@@ -100,3 +103,7 @@ class MemoryCache:
 
     def __len__(self) -> int:
         return self._size
+
+
+def _cacheable(ttl: Mapping[ResultCode, float]) -> dict[ResultCode, float]:
+    return {code: seconds for code, seconds in ttl.items() if code in CACHEABLE}
