@@ -60,6 +60,7 @@ class Link(asyncio.Protocol, abc.ABC):
         self._was_active = False
         self.sent = 0
         self.received = 0
+        self._setup()
 
     def __str__(self) -> str:
         return str(self.peer)
@@ -161,6 +162,10 @@ class Link(asyncio.Protocol, abc.ABC):
     # ---------------------------------------------------------------- protocol parts
 
     @abc.abstractmethod
+    def _setup(self) -> None:
+        """Make the protocol's state machine and framer (once, at creation)."""
+
+    @abc.abstractmethod
     def send(self, sccp: bytes) -> bool:
         """Send one SCCP message; False when the link cannot carry traffic now."""
 
@@ -184,15 +189,9 @@ class Link(asyncio.Protocol, abc.ABC):
 class M3uaLink(Link):
     """M3UA over TCP (or SCTP): numlookup is an ASP of the gateway's AS."""
 
-    def __init__(
-        self,
-        peer: Peer,
-        settings: RealtimeConfig,
-        on_sccp: Callable[[Link, bytes], None],
-        on_down: Callable[[Link], None],
-    ) -> None:
-        super().__init__(peer, settings, on_sccp, on_down)
-        contexts = (settings.routing_context,) if settings.routing_context is not None else ()
+    def _setup(self) -> None:
+        context = self.settings.routing_context
+        contexts = (context,) if context is not None else ()
         self.asp = AspClient(routing_contexts=contexts, traffic_mode=m3ua.TRAFFIC_MODE_LOADSHARE)
         self.framer = m3ua.StreamFramer()
         self._sls = 0
@@ -289,16 +288,8 @@ class IpaLink(Link):
 
     UNIT_NAME = "numlookup"
 
-    def __init__(
-        self,
-        peer: Peer,
-        settings: RealtimeConfig,
-        on_sccp: Callable[[Link, bytes], None],
-        on_down: Callable[[Link], None],
-        unit_name: str = UNIT_NAME,
-    ) -> None:
-        super().__init__(peer, settings, on_sccp, on_down)
-        self.client = ipa.IpaClient(unit_name)
+    def _setup(self) -> None:
+        self.client = ipa.IpaClient(self.UNIT_NAME)
         self.framer = ipa.IpaFramer()
 
     @property
