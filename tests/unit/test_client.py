@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
 from numlookup import AsyncClient, Client, LookupResult, ResultCode
+from numlookup.cli.lookup import COLUMNS, answered_in, bulk, read_numbers
 from numlookup.client import (
     AuthenticationError,
     ClientError,
@@ -338,3 +342,101 @@ def test_async_client_401_and_all_failed() -> None:
             assert "timeout" in caught.value.failures[0].reason
 
     asyncio.run(run())
+
+
+# ----------------------------------------------------------------- bulk CLI
+
+
+def test_read_numbers_header_blanks_and_repeats() -> None:
+    lines = ["msisdn,note\n", "\n", "46708100100,a\n", "+46708100200\n", " \n", "46708100100\n"]
+    assert read_numbers(lines) == ["46708100100", "+46708100200"]
+    assert read_numbers(["46708100100\n", "msisdn\n"]) == ["46708100100", "msisdn"]
+
+
+def test_answered_in_cuts_a_broken_last_line(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    out.write_text(
+        ",".join(COLUMNS) + "\n"
+        "46708100100,OK,240,08,,result=OK;imsi=24008,http://a\n"
+        "46708100200,OK,240,04,,result=OK;imsi=24004,http://a\n"
+        "46708100300,OK,240,0"
+    )
+    assert answered_in(out, "csv") == {"46708100100", "46708100200"}
+    assert out.read_text().endswith("http://a\n")
+    assert answered_in(tmp_path / "missing.csv", "csv") == set()
+
+
+def test_answered_in_jsonl(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    out.write_text('{"msisdn": "1", "result": "OK"}\n{"msisdn": "2", "res')
+    assert answered_in(out, "jsonl") == {"1"}
+    assert out.read_text() == '{"msisdn": "1", "result": "OK"}\n'
+
+
+def run_bulk(
+    tmp_path: Path, peers: Peers, numbers: list[str], fmt: str = "csv"
+) -> tuple[Path, int, int, int]:
+    source = tmp_path / "numbers.csv"
+    source.write_text("msisdn\n" + "\n".join(numbers) + "\n")
+    out = tmp_path / f"results.{fmt}"
+    c = AsyncClient(
+        [PRIMARY, BACKUP], username="demo", password="demo", transport=httpx.MockTransport(peers)
+    )
+    summary = asyncio.run(bulk(c, source, out, fmt, concurrency=4))
+    return out, summary.answered, summary.already, summary.failed
+
+
+def echo(request: httpx.Request) -> httpx.Response:
+    msisdn = request.url.params["msisdn"]
+    return httpx.Response(200, text=f"result=OK;imsi=24008;location={msisdn[-2:]}")
+
+
+def test_bulk_resumes_after_a_broken_last_line(tmp_path: Path) -> None:
+    numbers = [f"467081{n:05d}" for n in range(20)]
+    out = tmp_path / "results.csv"
+    out.write_text(
+        ",".join(COLUMNS) + "\n"
+        f"{numbers[0]},OK,240,08,00,result=OK;imsi=24008;location=00,{PRIMARY}\n"
+        f"{numbers[1]},OK,240,08,01,result=OK;imsi=24008;locat"
+    )
+    peers = Peers(primary=echo, backup=echo)
+    out, answered, already, failed = run_bulk(tmp_path, peers, numbers)
+    assert (answered, already, failed) == (19, 1, 0)
+    assert sorted(r.url.params["msisdn"] for r in peers.seen) == numbers[1:]
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["msisdn"] for row in rows) == numbers
+    assert all(row["result"] == "OK" and row["mnc"] == "08" for row in rows)
+    assert {row["location"] for row in rows} == {n[-2:] for n in numbers}
+
+
+def test_bulk_failed_numbers_are_not_written_and_retried_next_run(tmp_path: Path) -> None:
+    numbers = [f"467081{n:05d}" for n in range(10)]
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.url.params["msisdn"].endswith(("3", "7")):
+            return httpx.Response(503)
+        return echo(request)
+
+    out, answered, already, failed = run_bulk(
+        tmp_path, Peers(primary=flaky, backup=flaky), numbers, "jsonl"
+    )
+    assert (answered, already, failed) == (8, 0, 2)
+    peers = Peers(primary=echo, backup=echo)
+    out, answered, already, failed = run_bulk(tmp_path, peers, numbers, "jsonl")
+    assert (answered, already, failed) == (2, 8, 0)
+    assert sorted(r.url.params["msisdn"] for r in peers.seen) == [numbers[3], numbers[7]]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(row["msisdn"] for row in rows) == numbers
+    assert set(rows[0]) == set(COLUMNS)
+
+
+def test_bulk_stops_on_authentication_error(tmp_path: Path) -> None:
+    source = tmp_path / "numbers.csv"
+    source.write_text("\n".join(f"467081{n:05d}" for n in range(50)))
+    c = AsyncClient(
+        [PRIMARY], username="u", password="p", transport=httpx.MockTransport(status(401))
+    )
+    summary = asyncio.run(bulk(c, source, tmp_path / "out.csv", "csv", concurrency=2))
+    assert isinstance(summary.fatal, AuthenticationError)
+    assert summary.answered == 0

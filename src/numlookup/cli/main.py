@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from numlookup import __version__
-from numlookup.cli import account, block, hlrsim, np, records, serve
+from numlookup.cli import account, block, db, hlrsim, lookup, np, records, serve
 from numlookup.errors import NumlookupError
 
-MODULES = (serve, account, block, np, records, hlrsim)
+MODULES = (serve, account, block, np, records, hlrsim, lookup, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
