@@ -81,6 +81,7 @@ class CacheConfig:
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
     path: Path | None = None  # None: var_dir/numlookup.sqlite3
+    url: str | None = None  # postgresql://user:password@host:port/dbname; None: SQLite at path
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +378,16 @@ def from_mapping(data: Mapping[str, Any]) -> Config:
             section = _build_section(CacheConfig, key, raw)
             top[key] = CacheConfig(section.max_entries, ttl, realtime_ttl)
         elif key == "database":
-            top[key] = _build_section(DatabaseConfig, key, value)
+            raw = dict(value)
+            if raw.get("url") == "":  # from the environment: empty is unset
+                raw["url"] = None
+            database = _build_section(DatabaseConfig, key, raw)
+            if database.url is not None and database.url.partition("://")[0] not in (
+                "postgresql",
+                "postgres",
+            ):
+                raise ConfigError("database.url", "expected 'postgresql://...'")
+            top[key] = database
         elif key == "records":
             top[key] = _build_section(RecordsConfig, key, value)
         elif key == "auth":

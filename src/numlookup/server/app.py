@@ -35,13 +35,13 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         path = config.database_path
-        self.store: Store = open_store(path, seed_demo=config.seed_demo)
+        self.store: Store = open_store(path, seed_demo=config.seed_demo, url=config.database.url)
         if self.store.is_new():
             log.info("new database %s (demo data: %s)", path, config.seed_demo)
         self.versions = self.store.versions()
         self.portability = PortabilityResolver(self.store)
         self.recorder = Recorder(
-            lambda: open_store(path),
+            lambda: open_store(path, url=config.database.url),
             flush_interval=config.records.flush_interval,
             batch_size=config.records.batch_size,
             spill_path=config.var_dir / "unwritten-records.jsonl",

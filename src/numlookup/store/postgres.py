@@ -1,0 +1,448 @@
+"""The PostgreSQL store: every PostgreSQL statement of numlookup is in this module.
+
+One `PostgresStore` is one connection (psycopg 3, synchronous) in autocommit
+mode: a read is one statement; a write that needs more than one statement
+opens an explicit transaction. Use each store from one thread at a time, as a
+`SqliteStore`; the server opens one for its event loop and one for its record
+writer, and any number of servers may share the database.
+
+Schema changes are the numbered files in `migrations_pg/` (`0001_initial.sql`,
+...), tracked one row per file in `schema_migrations`. Opening a store applies
+the pending ones in one transaction under an advisory lock, so two processes
+opening a new database at once create the schema once (`numlookup db upgrade`
+does the same on purpose).
+
+Portability data is replaced whole, in one transaction: under an advisory lock
+(one replacement at a time per database) a fresh `ported_next` table is filled
+with COPY, gets its primary key (one sorted index build, much faster than
+inserting into a B-tree), and is renamed into place; `portability_version` is
+bumped and the old table dropped in the same transaction. Readers see the old
+set whole until the commit, then the new set whole; they wait only for the
+renames. A failure anywhere (a repeated key, an error from the rows) rolls it
+all back, so no half-filled table is ever left behind.
+
+psycopg errors are translated into numlookup.errors.StoreError here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.types.numeric import Int8
+
+from numlookup.errors import AccountExists, AccountNotFound, StoreError
+from numlookup.numbers.msisdn import MAX_DIGITS
+from numlookup.store.base import Account, BlockRule, LookupRecord, Versions
+
+SCHEMES = ("postgresql", "postgres")  # the libpq URI schemes
+CONNECT_TIMEOUT = 10  # seconds to reach the server before StoreError
+# pg_advisory_*lock keys (any bigint; they only have to differ from each other).
+MIGRATE_LOCK = 0x6E756D6C6F6F6B01  # "numlook" + 1
+REPLACE_LOCK = 0x6E756D6C6F6F6B02
+LOAD_CHUNK = 100_000  # rows turned into one COPY buffer at a time
+LOAD_MAINTENANCE_MEM = "256MB"  # for the primary key built after a COPY
+RECORDS_FETCH = 1000  # lookup records fetched per round trip while streaming
+
+# --------------------------------------------------------------------- SQL
+
+SQL_CREATE_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+)
+SQL_MIGRATIONS_TABLE = "SELECT to_regclass('schema_migrations') IS NOT NULL"
+SQL_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_migrations"
+SQL_ADD_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)"
+SQL_MIGRATE_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+SQL_REPLACE_LOCK = "SELECT pg_try_advisory_xact_lock(%s)"
+
+_ACCOUNT_COLUMNS = "username, password_hash, service, max_ongoing, accepted_ranges, enabled"
+SQL_LIST_ACCOUNTS = f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY username"
+SQL_GET_ACCOUNT = f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE username = %s"
+SQL_ACCOUNT_EXISTS = "SELECT 1 FROM accounts WHERE username = %s"
+SQL_ADD_ACCOUNT = (
+    f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (username) DO NOTHING"
+)
+SQL_UPDATE_ACCOUNT = (
+    "UPDATE accounts SET password_hash = %s, service = %s, max_ongoing = %s,"
+    " accepted_ranges = %s, enabled = %s WHERE username = %s"
+)
+SQL_REMOVE_ACCOUNT = "DELETE FROM accounts WHERE username = %s"
+SQL_REMOVE_ACCOUNT_BLOCKS = "DELETE FROM blocks WHERE account = %s"
+
+SQL_LIST_BLOCKS = "SELECT prefix, account FROM blocks ORDER BY prefix, coalesce(account, '')"
+SQL_ADD_BLOCK = "INSERT INTO blocks (prefix, account) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+SQL_REMOVE_BLOCK = "DELETE FROM blocks WHERE prefix = %s AND account IS NOT DISTINCT FROM %s"
+
+SQL_PORTED_LOOKUP = "SELECT plmn FROM ported WHERE msisdn = %s"
+SQL_LIST_RANGES = "SELECT prefix, plmn FROM ranges ORDER BY prefix"
+SQL_COUNTS = (
+    "SELECT (SELECT value FROM meta WHERE key = 'ported_count'),"
+    " (SELECT value FROM meta WHERE key = 'ranges_count')"
+)
+SQL_VERSIONS = (
+    "SELECT (SELECT value FROM meta WHERE key = 'accounts_version'),"
+    " (SELECT value FROM meta WHERE key = 'portability_version')"
+)
+
+
+class _Table:
+    """The statements that replace one portability table (`ported` or `ranges`).
+
+    The `_next` table repeats the columns of migrations_pg/0001_initial.sql; a
+    migration that changes `ported` or `ranges` changes these with it.
+    """
+
+    def __init__(self, name: str, columns: str, key: str) -> None:
+        self.name = name
+        self.drop_leftovers = f"DROP TABLE IF EXISTS {name}_next, {name}_old"
+        self.create_next = f"CREATE TABLE {name}_next ({columns})"
+        self.copy = f"COPY {name}_next FROM STDIN"
+        self.add_key = (
+            f"ALTER TABLE {name}_next ADD CONSTRAINT {name}_next_pkey PRIMARY KEY ({key})"
+        )
+        self.analyze = f"ANALYZE {name}_next"
+        self.swap = (
+            f"ALTER TABLE {name} RENAME TO {name}_old",
+            f"ALTER INDEX {name}_pkey RENAME TO {name}_old_pkey",
+            f"ALTER TABLE {name}_next RENAME TO {name}",
+            f"ALTER INDEX {name}_next_pkey RENAME TO {name}_pkey",
+            "UPDATE meta SET value = value + 1 WHERE key = 'portability_version'",
+            f"DROP TABLE {name}_old",
+        )
+        self.set_count = f"UPDATE meta SET value = %s WHERE key = '{name}_count'"
+
+
+PORTED = _Table("ported", "msisdn BIGINT NOT NULL, plmn TEXT NOT NULL", "msisdn")
+RANGES = _Table("ranges", 'prefix TEXT COLLATE "C" NOT NULL, plmn TEXT NOT NULL', "prefix")
+
+_RECORD_COLUMNS = "time, account, msisdn, result, imsi, location, source, latency_us"
+SQL_COPY_RECORDS = f"COPY records ({_RECORD_COLUMNS}) FROM STDIN"
+_RECORD_SELECT = f"SELECT {_RECORD_COLUMNS} FROM records WHERE time >= %s AND time < %s"
+SQL_RECORDS = _RECORD_SELECT + " ORDER BY time, id"
+SQL_RECORDS_OF_ACCOUNT = _RECORD_SELECT + " AND account = %s ORDER BY time, id"
+
+# --------------------------------------------------------------- migrations
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL text) of each file in `migrations_pg/`, in order."""
+    found = []
+    for entry in resources.files("numlookup.store").joinpath("migrations_pg").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise StoreError(f"migrations are not numbered 1..n: {[n for _, n, _ in found]}")
+    return found
+
+
+def is_postgres_url(url: str) -> bool:
+    return urlsplit(url).scheme in SCHEMES
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+# -------------------------------------------------------------------- store
+
+
+def _account(row: tuple[str, str, str, int, str, bool]) -> Account:
+    username, password_hash, service, max_ongoing, ranges, enabled = row
+    return Account(
+        username=username,
+        password_hash=password_hash,
+        service=service,
+        max_ongoing=max_ongoing,
+        accepted_ranges=tuple(ranges.split(",")) if ranges else (),
+        enabled=bool(enabled),
+    )
+
+
+def _account_row(account: Account) -> tuple[str, str, int, str, bool]:
+    return (
+        account.password_hash,
+        account.service,
+        account.max_ongoing,
+        ",".join(account.accepted_ranges),
+        account.enabled,
+    )
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        detail = str(exc).strip().replace("\n", " ")
+        raise StoreError(f"{what}: {detail}") from exc
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    with _translated(f"connect to {describe(url)}"):
+        return psycopg.connect(
+            url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="numlookup"
+        )
+
+
+def _copy_text(chunk: list[tuple[str, str]]) -> str | None:
+    """COPY text format for rows of two plain values; None if any needs escaping."""
+    text = "".join([f"{a}\t{b}\n" for a, b in chunk])
+    rows = len(chunk)
+    if text.count("\t") != rows or text.count("\n") != rows or "\\" in text or "\r" in text:
+        return None
+    return text
+
+
+class PostgresStore:
+    """numlookup.store.base.Store on one PostgreSQL connection."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self._conn = _connect(url)
+        try:
+            self._new = self._migrate() if migrate else False
+        except BaseException:
+            self._conn.close()
+            raise
+        self._lookup = self._conn.cursor()
+
+    # Life cycle --------------------------------------------------------------
+
+    def _migrate(self) -> bool:
+        """Apply the migrations the database lacks; True when it had no schema at all."""
+        found = migrations()
+        latest = found[-1][0]
+        conn = self._conn
+        with _translated(f"migrate {describe(self.url)}"), conn.transaction():
+            conn.execute(SQL_MIGRATE_LOCK, (MIGRATE_LOCK,))
+            conn.execute(SQL_CREATE_MIGRATIONS)
+            row = conn.execute(SQL_SCHEMA_VERSION).fetchone()
+            current = int(row[0]) if row else 0
+            if current > latest:
+                raise StoreError(
+                    f"{describe(self.url)}: schema version {current} is newer than this"
+                    f" numlookup knows ({latest})"
+                )
+            for number, name, script in found:
+                if number > current:
+                    # No parameters: the simple query protocol runs the whole file.
+                    conn.execute(script.encode())
+                    conn.execute(SQL_ADD_MIGRATION, (number, name))
+        return current == 0
+
+    def is_new(self) -> bool:
+        return self._new
+
+    def schema_version(self) -> int:
+        """The number of the last migration applied; 0 for a database without schema."""
+        with _translated("schema version"):
+            row = self._conn.execute(SQL_MIGRATIONS_TABLE).fetchone()
+            if not row or not row[0]:
+                return 0
+            row = self._conn.execute(SQL_SCHEMA_VERSION).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        with _translated("close"):
+            self._conn.close()
+
+    # Accounts ----------------------------------------------------------------
+
+    def list_accounts(self) -> list[Account]:
+        with _translated("list accounts"):
+            return [_account(row) for row in self._conn.execute(SQL_LIST_ACCOUNTS).fetchall()]
+
+    def get_account(self, username: str) -> Account | None:
+        with _translated("get account"):
+            row = self._conn.execute(SQL_GET_ACCOUNT, (username,)).fetchone()
+        return None if row is None else _account(row)
+
+    def add_account(self, account: Account) -> None:
+        with _translated(f"add account {account.username!r}"):
+            cursor = self._conn.execute(SQL_ADD_ACCOUNT, (account.username, *_account_row(account)))
+            if cursor.rowcount == 0:
+                raise AccountExists(f"account {account.username!r} exists")
+
+    def update_account(self, account: Account) -> None:
+        with _translated(f"update account {account.username!r}"):
+            cursor = self._conn.execute(
+                SQL_UPDATE_ACCOUNT, (*_account_row(account), account.username)
+            )
+            if cursor.rowcount == 0:
+                raise AccountNotFound(f"no account {account.username!r}")
+
+    def remove_account(self, username: str) -> None:
+        """Remove the account and the block rules that name it."""
+        conn = self._conn
+        with _translated(f"remove account {username!r}"), conn.transaction():
+            conn.execute(SQL_REMOVE_ACCOUNT_BLOCKS, (username,))
+            if conn.execute(SQL_REMOVE_ACCOUNT, (username,)).rowcount == 0:
+                raise AccountNotFound(f"no account {username!r}")
+
+    # Block rules -------------------------------------------------------------
+
+    def list_blocks(self) -> list[BlockRule]:
+        with _translated("list block rules"):
+            rows = self._conn.execute(SQL_LIST_BLOCKS).fetchall()
+        return [BlockRule(prefix, account) for prefix, account in rows]
+
+    def add_block(self, rule: BlockRule) -> bool:
+        """False when the rule was there already; AccountNotFound for an unknown account."""
+        conn = self._conn
+        with _translated(f"add block rule {rule.prefix}"), conn.transaction():
+            if (
+                rule.account is not None
+                and conn.execute(SQL_ACCOUNT_EXISTS, (rule.account,)).fetchone() is None
+            ):
+                raise AccountNotFound(f"no account {rule.account!r}")
+            return conn.execute(SQL_ADD_BLOCK, (rule.prefix, rule.account)).rowcount == 1
+
+    def remove_block(self, rule: BlockRule) -> bool:
+        with _translated(f"remove block rule {rule.prefix}"):
+            return self._conn.execute(SQL_REMOVE_BLOCK, (rule.prefix, rule.account)).rowcount == 1
+
+    # Portability -------------------------------------------------------------
+
+    def ported_lookup(self, msisdn: str) -> str | None:
+        """MCC+MNC of a ported number; None for any other string. The server's hot path."""
+        # E.164 §6.2: no country code starts with 0, so no stored number does.
+        if not (0 < len(msisdn) <= MAX_DIGITS and msisdn.isdigit() and msisdn.isascii()):
+            return None
+        if msisdn[0] == "0":
+            return None
+        try:
+            # Int8: always the same parameter type, so always the one prepared statement.
+            row = self._lookup.execute(
+                SQL_PORTED_LOOKUP, (Int8(int(msisdn)),), prepare=True
+            ).fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(f"ported lookup: {exc}") from exc
+        return None if row is None else str(row[0])
+
+    def list_ranges(self) -> list[tuple[str, str]]:
+        with _translated("list ranges"):
+            return [(str(p), str(m)) for p, m in self._conn.execute(SQL_LIST_RANGES).fetchall()]
+
+    def portability_counts(self) -> tuple[int, int]:
+        with _translated("portability counts"):
+            row = self._conn.execute(SQL_COUNTS).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def replace_ported(self, rows: Iterable[tuple[str, str]]) -> int:
+        """Replace every ported number with `rows` of (msisdn, MCC+MNC); the row count.
+
+        The rows must be valid already: msisdn all ASCII digits without a leading
+        zero, and no msisdn twice (a repeat raises StoreError and nothing changes).
+        An exception from `rows` itself also leaves the old set in place.
+        """
+        return self._replace(PORTED, rows)
+
+    def replace_ranges(self, rows: Iterable[tuple[str, str]]) -> int:
+        """Replace every range with `rows` of (E.164 prefix, MCC+MNC); as replace_ported."""
+        return self._replace(RANGES, rows)
+
+    def _replace(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
+        conn = self._conn
+        with _translated(f"replace {table.name}"), conn.transaction():
+            row = conn.execute(SQL_REPLACE_LOCK, (REPLACE_LOCK,)).fetchone()
+            if not row or not row[0]:
+                raise StoreError(
+                    f"{describe(self.url)}: another import of portability data is running"
+                )
+            conn.execute(table.drop_leftovers)
+            conn.execute(table.create_next)
+            count = self._fill(table, rows)
+            conn.execute(f"SET LOCAL maintenance_work_mem = '{LOAD_MAINTENANCE_MEM}'")
+            conn.execute(table.add_key)
+            conn.execute(table.analyze)
+            for statement in table.swap:
+                conn.execute(statement)
+            conn.execute(table.set_count, (count,))
+        return count
+
+    def _fill(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
+        """COPY `rows` into the `_next` table, a chunk of text at a time."""
+        rows = iter(rows)
+        count = 0
+        with self._conn.cursor() as cursor, cursor.copy(table.copy) as copy:
+            while chunk := list(itertools.islice(rows, LOAD_CHUNK)):
+                text = _copy_text(chunk)
+                if text is not None:
+                    copy.write(text)
+                else:  # a value with a tab, newline or backslash: let psycopg escape it
+                    for item in chunk:
+                        copy.write_row(item)
+                count += len(chunk)
+        return count
+
+    # Lookup records ----------------------------------------------------------
+
+    def insert_records(self, records: Sequence[LookupRecord]) -> None:
+        if not records:
+            return
+        with (
+            _translated("insert lookup records"),
+            self._conn.cursor() as cursor,
+            cursor.copy(SQL_COPY_RECORDS) as copy,
+        ):
+            for record in records:
+                copy.write_row(record)
+
+    def iter_records(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        account: str | None = None,
+    ) -> Iterator[LookupRecord]:
+        """Records with since <= time < until (either bound optional), by time.
+
+        Streamed through a server-side cursor on a connection of its own, so a
+        long export holds no transaction open on the store's connection.
+        """
+        low = float("-inf") if since is None else since
+        high = float("inf") if until is None else until
+        if account is None:
+            return self._stream(SQL_RECORDS, (low, high))
+        return self._stream(SQL_RECORDS_OF_ACCOUNT, (low, high, account))
+
+    def _stream(self, query: str, params: tuple[Any, ...]) -> Iterator[LookupRecord]:
+        conn = _connect(self.url)
+        try:
+            with (
+                _translated("read lookup records"),
+                conn.transaction(),
+                conn.cursor(name="numlookup_records") as cursor,
+            ):
+                cursor.itersize = RECORDS_FETCH
+                cursor.execute(query, params)
+                while batch := cursor.fetchmany(RECORDS_FETCH):
+                    for row in batch:
+                        yield LookupRecord(*row)
+        finally:
+            conn.close()
+
+    # Change detection --------------------------------------------------------
+
+    def versions(self) -> Versions:
+        with _translated("versions"):
+            row = self._conn.execute(SQL_VERSIONS, prepare=True).fetchone()
+        assert row is not None
+        return Versions(accounts=int(row[0]), portability=int(row[1]))
