@@ -27,9 +27,7 @@ def open_store_from_args(args: argparse.Namespace) -> Store:
     the configuration's `seed_demo` is on, as it would from the server.
     """
     config = config_module.load(getattr(args, "config", None))
-    return open_store(
-        config.database_path, seed_demo=config.seed_demo, url=config.database.url
-    )
+    return open_store(config.database_path, seed_demo=config.seed_demo, url=config.database.url)
 
 
 @contextmanager

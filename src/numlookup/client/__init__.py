@@ -1,11 +1,11 @@
 """The Number Lookup client: sync and async, with failover between servers.
 
-    from numlookup import Client
+from numlookup import Client
 
-    with Client(["http://primary:3700", "http://backup:3700"],
-                username="demo", password="demo") as client:
-        answer = client.lookup("+46708100200")
-        answer.result, answer.mcc, answer.mnc, answer.server
+with Client(["http://primary:3700", "http://backup:3700"],
+            username="demo", password="demo") as client:
+    answer = client.lookup("+46708100200")
+    answer.result, answer.mcc, answer.mnc, answer.server
 """
 
 from numlookup.client._client import AsyncClient, Client, ClientSettings, lookup_path

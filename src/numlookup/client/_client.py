@@ -149,9 +149,9 @@ class _Base:
 class Client(_Base):
     """A synchronous lookup client with failover (see the module docstring).
 
-        with numlookup.Client(["http://primary:3700", "http://backup:3700"],
-                              username="demo", password="demo") as client:
-            answer = client.lookup("46708100200")
+    with numlookup.Client(["http://primary:3700", "http://backup:3700"],
+                          username="demo", password="demo") as client:
+        answer = client.lookup("46708100200")
     """
 
     def __init__(

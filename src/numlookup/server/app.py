@@ -37,7 +37,8 @@ class Server:
         path = config.database_path
         self.store: Store = open_store(path, seed_demo=config.seed_demo, url=config.database.url)
         if self.store.is_new():
-            log.info("new database %s (demo data: %s)", path, config.seed_demo)
+            where = "PostgreSQL" if config.database.url else str(path)
+            log.info("new database in %s (demo data: %s)", where, config.seed_demo)
         self.versions = self.store.versions()
         self.portability = PortabilityResolver(self.store)
         self.recorder = Recorder(
