@@ -384,3 +384,92 @@ def test_one_replacement_at_a_time(engine: Engine) -> None:
 def test_a_leading_zero_is_never_a_ported_number(store: Store) -> None:
     store.replace_ported([("46708100200", "24004")])
     assert store.ported_lookup("046708100200") is None
+
+
+# ------------------------------------------------------------- delta
+
+
+def test_a_delta_upserts_and_returns(store: Store) -> None:
+    store.replace_ported([("46708100200", "24004"), ("46708100300", "24001")])
+    version = store.versions().portability
+    changes: list[tuple[str, str | None]] = [
+        ("46708100400", "24008"),  # new
+        ("46708100200", "24002"),  # moves again
+        ("46708100300", None),  # back to its range holder
+        ("46708100999", None),  # not ported: nothing to remove
+    ]
+    assert store.apply_ported_delta(changes) == (2, 1)
+    assert store.ported_lookup("46708100400") == "24008"
+    assert store.ported_lookup("46708100200") == "24002"
+    assert store.ported_lookup("46708100300") is None
+    assert store.ported_lookup("46708100999") is None
+    assert store.portability_counts() == (2, 0)
+    assert store.versions().portability == version + 1
+
+
+def test_a_delta_of_returns_only(store: Store) -> None:
+    store.replace_ported([("46708100200", "24004")])
+    assert store.apply_ported_delta([("46708100999", None)]) == (0, 0)
+    assert store.portability_counts() == (1, 0)
+    assert store.apply_ported_delta([("46708100200", None)]) == (0, 1)
+    assert store.portability_counts() == (0, 0)
+    assert store.apply_ported_delta([]) == (0, 0)
+
+
+def test_a_delta_counts_a_repeated_msisdn_once(store: Store) -> None:
+    changes: list[tuple[str, str | None]] = [("46708100200", "24004"), ("46708100200", "24001")]
+    assert store.apply_ported_delta(changes) == (1, 0)
+    assert store.ported_lookup("46708100200") == "24001"
+    assert store.portability_counts() == (1, 0)
+
+
+def test_a_large_delta(store: Store) -> None:
+    rows = [(str(46700000000 + n), "24008") for n in range(0, 3000, 2)]
+    store.replace_ported(rows)
+    changes: list[tuple[str, str | None]] = [(str(46700000000 + n), "24001") for n in range(3000)]
+    changes += [(str(46700000000 + n), None) for n in range(3000, 3100)]
+    assert store.apply_ported_delta(changes) == (3000, 0)
+    assert store.portability_counts() == (3000, 0)
+    assert store.ported_lookup("46700000001") == "24001"
+
+
+def test_a_failing_delta_changes_nothing(store: Store) -> None:
+    store.replace_ported([("46708100200", "24004")])
+    version = store.versions()
+
+    def changes() -> Iterator[tuple[str, str | None]]:
+        yield "46708100200", None
+        yield "46708100300", "24001"
+        raise ValueError("the file went away")
+
+    with pytest.raises(ValueError, match="went away"):
+        store.apply_ported_delta(changes())
+    bad: list[tuple[str, str | None]] = [("46708100200", None), ("4670810030x", "24001")]
+    with pytest.raises(ValueError):  # not digits: refused before anything is written
+        store.apply_ported_delta(bad)
+    assert store.ported_lookup("46708100200") == "24004"
+    assert store.ported_lookup("46708100300") is None
+    assert store.portability_counts() == (1, 0)
+    assert store.versions() == version
+
+
+def test_a_delta_failing_inside_the_transaction_changes_nothing(
+    store: Store, engine: Engine
+) -> None:
+    store.replace_ported([("46708100200", "24004")])
+    version = store.versions()
+    # A trigger refuses the delete, which runs after the upserts are made.
+    engine.execute(
+        "CREATE TRIGGER refuse BEFORE DELETE ON ported BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        if engine.name == "sqlite"
+        else "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'refused'; END $$;"
+        " CREATE TRIGGER refuse BEFORE DELETE ON ported FOR EACH ROW EXECUTE FUNCTION refuse()"
+    )
+    changes: list[tuple[str, str | None]] = [("46708100300", "24001"), ("46708100200", None)]
+    with pytest.raises(StoreError, match="refused"):
+        store.apply_ported_delta(changes)
+    assert store.ported_lookup("46708100200") == "24004"
+    assert store.ported_lookup("46708100300") is None
+    assert store.portability_counts() == (1, 0)
+    assert store.versions() == version

@@ -9,7 +9,13 @@ import pytest
 
 from numlookup.errors import DataImportError
 from numlookup.store import sqlite
-from numlookup.store.csvimport import check_file, import_ported, import_ranges
+from numlookup.store.csvimport import (
+    apply_delta,
+    check_file,
+    import_ported,
+    import_ranges,
+    read_delta,
+)
 from numlookup.store.sqlite import SqliteStore
 
 
@@ -195,3 +201,64 @@ def test_check_file_imports_nothing(store: SqliteStore, tmp_path: Path) -> None:
     path = write(tmp_path, "46708100200,24004\n46708100200,24004\n")
     assert check_file(path, "ported") == [(2, "msisdn 46708100200 repeats line 1")]
     assert store.portability_counts() == (0, 0)
+
+
+# ------------------------------------------------------------------- delta
+
+
+def test_delta_rows_and_header(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "action,msisdn,mccmnc\nport-in,+46708100200,24004\n\n"
+        " PORT-OUT , 46708100300 , 24001 \nreturn,46708100400,\nreturn,46708100500\n",
+    )
+    assert read_delta(path) == (
+        [
+            ("46708100200", "24004"),
+            ("46708100300", "24001"),
+            ("46708100400", None),
+            ("46708100500", None),
+        ],
+        [],
+    )
+
+
+def test_delta_bad_rows_with_line_numbers(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "action,msisdn,mccmnc\n"
+        "port-in,46708100200,24004\n"
+        "move,46708100300,24001\n"
+        "port-in,46708100400,24099\n"
+        "port-out,12,24001\n"
+        "port-in,46708100500\n"
+        "return,46708100200,\n"
+        "action,msisdn,mccmnc\n",
+    )
+    changes, bad = read_delta(path)
+    assert changes == [("46708100200", "24004")]
+    assert bad == [
+        (3, "unknown action 'move' (port-in, port-out or return)"),
+        (4, "mccmnc '24099' is not a known E.212 MCC+MNC"),
+        (5, "msisdn '12' is not a possible E.164 number (length)"),
+        (6, "expected 3 columns (action,msisdn,mccmnc), got 2"),
+        (7, "msisdn 46708100200 repeats line 2"),
+        (8, "unknown action 'action' (port-in, port-out or return)"),
+    ]
+
+
+def test_delta_with_bad_rows_applies_nothing_unless_skip_bad(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    store.replace_ported([("46708100200", "24004")])
+    path = write(tmp_path, "return,46708100200,\nport-in,46708100300,24001\nport-in,x,24001\n")
+    with pytest.raises(DataImportError) as caught:
+        apply_delta(store, path)
+    assert caught.value.rows == [(3, "msisdn 'x' is not digits")]
+    assert store.ported_lookup("46708100200") == "24004"
+    assert store.ported_lookup("46708100300") is None
+    result = apply_delta(store, path, skip_bad=True)
+    assert (result.upserted, result.removed) == (1, 1)
+    assert result.bad == ((3, "msisdn 'x' is not digits"),)
+    assert store.ported_lookup("46708100200") is None
+    assert store.ported_lookup("46708100300") == "24001"

@@ -5,6 +5,10 @@ the file's rows (the CSV format is described in numlookup.store.csvimport).
 A file with bad rows imports nothing unless --skip-bad is given; the bad rows
 are listed on standard error with their line numbers either way. The running
 server switches to the new set within a second.
+
+`np apply-delta FILE` applies a daily delta file of `action,msisdn,mccmnc`
+rows (port-in, port-out, return) in one transaction, without stopping lookups;
+bad rows are handled as for imports.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from numlookup.cli._common import CommandError, store_from_args, table
 from numlookup.errors import DataImportError
-from numlookup.store.csvimport import Progress, import_ported, import_ranges
+from numlookup.store.csvimport import Progress, apply_delta, import_ported, import_ranges
 
 if TYPE_CHECKING:
     from numlookup.cli._common import Subparsers
@@ -29,7 +33,7 @@ MAX_LISTED = 1000  # bad rows printed one per line; the rest are counted
 def register(commands: Subparsers) -> None:
     parser = commands.add_parser(
         "np",
-        help="number portability data: import, statistics",
+        help="number portability data: import, apply-delta, statistics",
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -44,6 +48,15 @@ def register(commands: Subparsers) -> None:
             "--skip-bad", action="store_true", help="import the good rows, list the bad ones"
         )
         sub.set_defaults(func=cmd_import)
+
+    delta = actions.add_parser(
+        "apply-delta", help="apply port-ins, port-outs and returns from a CSV delta file"
+    )
+    delta.add_argument("file", type=Path, metavar="FILE", help="CSV rows of action,msisdn,mccmnc")
+    delta.add_argument(
+        "--skip-bad", action="store_true", help="apply the good rows, list the bad ones"
+    )
+    delta.set_defaults(func=cmd_apply_delta)
 
     stats = actions.add_parser("stats", help="how many ported numbers and ranges there are")
     stats.set_defaults(func=cmd_stats)
@@ -97,6 +110,30 @@ def cmd_import(args: argparse.Namespace) -> int:
         _print_bad(result.bad)
         print(f"skipped {len(result.bad)} bad rows", file=sys.stderr)
     print(f"imported {result.imported} {what} from {path}")
+    return 0
+
+
+def cmd_apply_delta(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        raise CommandError(f"{path}: no such file")
+    with store_from_args(args) as store:
+        try:
+            result = apply_delta(store, path, skip_bad=args.skip_bad)
+        except DataImportError as exc:
+            _print_bad(exc.rows)
+            print(
+                f"numlookup: nothing applied: {len(exc.rows)} bad rows in {path}"
+                " (--skip-bad applies the good rows)",
+                file=sys.stderr,
+            )
+            return 1
+        except OSError as exc:
+            raise CommandError(f"{path}: {exc.strerror}") from None
+    if result.bad:
+        _print_bad(result.bad)
+        print(f"skipped {len(result.bad)} bad rows", file=sys.stderr)
+    print(f"applied {result.upserted} port-ins/outs and {result.removed} returns from {path}")
     return 0
 
 

@@ -19,6 +19,9 @@ By default any bad row stops the import: DataImportError lists them all and
 the store keeps what it had. With `skip_bad=True` the good rows are imported
 and the bad ones returned.
 
+A daily delta file (`action,msisdn,mccmnc` rows: port-in, port-out, return)
+changes the ported numbers in place instead: see read_delta and apply_delta.
+
 The file is read once, straight into the store's replacement table; nothing is
 held per row. Only when the store refuses a repeated msisdn (or the file has bad
 rows) is it read again, remembering every msisdn, to name the repeated lines.
@@ -247,3 +250,84 @@ def _import(
             raise DataImportError(careful.bad) from None
         raise
     return ImportResult(count, tuple(scan.bad))
+
+
+# ------------------------------------------------------------------- delta
+
+DELTA_ACTIONS = ("port-in", "port-out", "return")
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaResult:
+    upserted: int  # port-ins and port-outs now in the store
+    removed: int  # returns that removed a ported number (a return of one not ported: 0)
+    bad: tuple[tuple[int, str], ...]  # (line number, reason) of each row left out
+
+
+def read_delta(path: Path) -> tuple[list[tuple[str, str | None]], list[tuple[int, str]]]:
+    """The changes of a delta file, (msisdn, MCC+MNC or None for a return), and its bad rows.
+
+    A delta file is `action,msisdn,mccmnc` rows, encoded as the import files:
+    `port-in` and `port-out` make `msisdn` served by `mccmnc` (inserted or
+    updated), `return` gives it back to its range holder (its ported row is
+    deleted; `mccmnc` may be empty or left out and is ignored). A header row is
+    allowed; a msisdn given twice in one file is a bad row. Delta files are
+    daily changes, small enough to be held in memory whole.
+    """
+    changes: list[tuple[str, str | None]] = []
+    bad: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    with open(path, "rb") as raw:
+        fh = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(fh)
+        first = True
+        for row in reader:
+            cells = [cell.strip() for cell in row]
+            if not cells or cells == [""]:
+                continue
+            line = reader.line_num
+            if first and cells[0].lower() == "action":
+                first = False
+                continue  # the header
+            first = False
+            change, problem = _delta_row(cells)
+            if problem is None and change is not None:
+                earlier = seen.setdefault(change[0], line)
+                if earlier != line:
+                    problem = f"msisdn {change[0]} repeats line {earlier}"
+            if problem is not None:
+                bad.append((line, problem))
+            elif change is not None:
+                changes.append(change)
+    return changes, bad
+
+
+def _delta_row(cells: list[str]) -> tuple[tuple[str, str | None] | None, str | None]:
+    """A delta row's change, or what is wrong with it."""
+    action = cells[0].lower()
+    if action not in DELTA_ACTIONS:
+        return None, f"unknown action {cells[0][:24]!r} (port-in, port-out or return)"
+    if len(cells) != 3 and not (action == "return" and len(cells) == 2):
+        return None, f"expected 3 columns (action,msisdn,mccmnc), got {len(cells)}"
+    number = cells[1].removeprefix("+")
+    if not msisdn.is_possible(number):
+        return None, _key_problem(_PORTED, number)
+    if action == "return":
+        return (number, None), None
+    plmn = cells[2]
+    if not e212.is_known_plmn(plmn):
+        return None, _plmn_problem(plmn)
+    return (number, plmn), None
+
+
+def apply_delta(store: Store, path: Path, *, skip_bad: bool = False) -> DeltaResult:
+    """Apply the port-ins, port-outs and returns of the delta file `path`, in one transaction.
+
+    Any bad row raises DataImportError and changes nothing, unless `skip_bad`:
+    then the good rows are applied and the bad ones returned.
+    """
+    changes, bad = read_delta(path)
+    if bad and not skip_bad:
+        raise DataImportError(bad)
+    upserted, removed = store.apply_ported_delta(changes)
+    return DeltaResult(upserted, removed, tuple(bad))

@@ -19,7 +19,9 @@ inserting into a B-tree), and is renamed into place; `portability_version` is
 bumped and the old table dropped in the same transaction. Readers see the old
 set whole until the commit, then the new set whole; they wait only for the
 renames. A failure anywhere (a repeated key, an error from the rows) rolls it
-all back, so no half-filled table is ever left behind.
+all back, so no half-filled table is ever left behind. A daily delta
+(`apply_ported_delta`) is COPYed into a temporary table and applied to
+`ported` in place by two statements, in one transaction under the same lock.
 
 psycopg errors are translated into numlookup.errors.StoreError here.
 """
@@ -119,6 +121,27 @@ class _Table:
         )
         self.set_count = f"UPDATE meta SET value = %s WHERE key = '{name}_count'"
 
+
+# A delta (apply_ported_delta): COPY into a temporary table, then two set statements.
+SQL_DELTA_CREATE = (
+    "CREATE TEMPORARY TABLE ported_delta (msisdn BIGINT PRIMARY KEY, plmn TEXT) ON COMMIT DROP"
+)
+SQL_DELTA_COPY = "COPY ported_delta (msisdn, plmn) FROM STDIN"
+SQL_DELTA_KNOWN = (
+    "SELECT count(*) FROM ported_delta d JOIN ported p USING (msisdn) WHERE d.plmn IS NOT NULL"
+)
+SQL_DELTA_UPSERT = (
+    "INSERT INTO ported (msisdn, plmn) SELECT msisdn, plmn FROM ported_delta"
+    " WHERE plmn IS NOT NULL ORDER BY msisdn"
+    " ON CONFLICT (msisdn) DO UPDATE SET plmn = EXCLUDED.plmn"
+)
+SQL_DELTA_DELETE = (
+    "DELETE FROM ported p USING ported_delta d WHERE p.msisdn = d.msisdn AND d.plmn IS NULL"
+)
+SQL_DELTA_DONE = (
+    "UPDATE meta SET value = value + %s WHERE key = 'ported_count'",
+    "UPDATE meta SET value = value + 1 WHERE key = 'portability_version'",
+)
 
 PORTED = _Table("ported", "msisdn BIGINT NOT NULL, plmn TEXT NOT NULL", "msisdn")
 RANGES = _Table("ranges", 'prefix TEXT COLLATE "C" NOT NULL, plmn TEXT NOT NULL', "prefix")
@@ -358,6 +381,35 @@ class PostgresStore:
     def replace_ranges(self, rows: Iterable[tuple[str, str]]) -> int:
         """Replace every range with `rows` of (E.164 prefix, MCC+MNC); as replace_ported."""
         return self._replace(RANGES, rows)
+
+    def apply_ported_delta(self, changes: Iterable[tuple[str, str | None]]) -> tuple[int, int]:
+        """Apply (msisdn, MCC+MNC) upserts and (msisdn, None) returns; (upserted, removed).
+
+        As SqliteStore.apply_ported_delta: one transaction, the last change of a
+        msisdn wins, `portability_version` bumped. It waits for no import: one
+        running at the same time makes it fail with StoreError, changing nothing.
+        """
+        final = dict(changes)  # an error from `changes` leaves the store as it was
+        if not final:
+            return 0, 0
+        conn = self._conn
+        with _translated("apply ported delta"), conn.transaction():
+            row = conn.execute(SQL_REPLACE_LOCK, (REPLACE_LOCK,)).fetchone()
+            if not row or not row[0]:
+                raise StoreError(
+                    f"{describe(self.url)}: another import of portability data is running"
+                )
+            conn.execute(SQL_DELTA_CREATE)
+            with conn.cursor() as cursor, cursor.copy(SQL_DELTA_COPY) as copy:
+                for msisdn, plmn in final.items():
+                    copy.write_row((int(msisdn), plmn))
+            row = conn.execute(SQL_DELTA_KNOWN).fetchone()
+            known = int(row[0]) if row else 0
+            upserted = conn.execute(SQL_DELTA_UPSERT).rowcount
+            removed = conn.execute(SQL_DELTA_DELETE).rowcount
+            conn.execute(SQL_DELTA_DONE[0], (upserted - known - removed,))
+            conn.execute(SQL_DELTA_DONE[1])
+        return upserted, removed
 
     def _replace(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
         conn = self._conn

@@ -17,7 +17,8 @@ short transaction renames `ported` away, renames `ported_next` to `ported` and
 bumps `portability_version`. Readers see the old set whole, then the new set
 whole. The old table is dropped after the swap, outside it. A lock file beside
 the database lets one replacement run at a time; a table left over by a crash
-is dropped by the next replacement.
+is dropped by the next replacement. A daily delta (`apply_ported_delta`)
+changes `ported` in place instead, in one transaction under the same lock.
 
 sqlite3 errors are translated into numlookup.errors.StoreError here.
 """
@@ -110,6 +111,18 @@ class _Table:
         self.set_count = f"UPDATE meta SET value = ? WHERE key = '{name}_count'"
         self.drop_old = f"DROP TABLE {name}_old"
 
+
+# A delta (apply_ported_delta) changes `ported` in place, in one transaction.
+DELTA_GROUP = 500  # msisdns per `IN (...)` count of the ones already ported
+SQL_PORTED_UPSERT = (
+    "INSERT INTO ported (msisdn, plmn) VALUES (?, ?)"
+    " ON CONFLICT (msisdn) DO UPDATE SET plmn = excluded.plmn"
+)
+SQL_PORTED_DELETE = "DELETE FROM ported WHERE msisdn = ?"
+SQL_PORTED_DELTA_DONE = (
+    "UPDATE meta SET value = value + ? WHERE key = 'ported_count'",
+    "UPDATE meta SET value = value + 1 WHERE key = 'portability_version'",
+)
 
 PORTED = _Table("ported", SQL_PORTED_NEXT_CREATE)
 RANGES = _Table("ranges", SQL_RANGES_NEXT_CREATE)
@@ -383,6 +396,33 @@ class SqliteStore:
     def replace_ranges(self, rows: Iterable[tuple[str, str]]) -> int:
         """Replace every range with `rows` of (E.164 prefix, MCC+MNC); as replace_ported."""
         return self._replace(RANGES, rows)
+
+    def apply_ported_delta(self, changes: Iterable[tuple[str, str | None]]) -> tuple[int, int]:
+        """Apply (msisdn, MCC+MNC) upserts and (msisdn, None) returns; (upserted, removed).
+
+        One transaction: readers see the old set or the new one whole. A msisdn
+        given twice counts once, its last change wins. The msisdns must be valid
+        already (ASCII digits without a leading zero). `portability_version` is
+        bumped so running servers drop their portability cache; a return of a
+        number that is not ported removes nothing.
+        """
+        final = dict(changes)  # an error from `changes` leaves the store as it was
+        upserts = sorted((int(m), plmn) for m, plmn in final.items() if plmn is not None)
+        returns = sorted((int(m),) for m, plmn in final.items() if plmn is None)
+        if not final:
+            return 0, 0
+        with self._replacing(), _translated("apply ported delta"), self._write() as conn:
+            known = 0
+            for start in range(0, len(upserts), DELTA_GROUP):
+                group = [m for m, _ in upserts[start : start + DELTA_GROUP]]
+                marks = ", ".join(["?"] * len(group))
+                sql = f"SELECT count(*) FROM ported WHERE msisdn IN ({marks})"
+                known += int(conn.execute(sql, group).fetchone()[0])
+            conn.executemany(SQL_PORTED_UPSERT, upserts)
+            removed = conn.executemany(SQL_PORTED_DELETE, returns).rowcount if returns else 0
+            conn.execute(SQL_PORTED_DELTA_DONE[0], (len(upserts) - known - removed,))
+            conn.execute(SQL_PORTED_DELTA_DONE[1])
+        return len(upserts), removed
 
     @contextmanager
     def _replacing(self) -> Iterator[None]:
