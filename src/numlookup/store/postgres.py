@@ -40,6 +40,7 @@ from psycopg.types.numeric import Int8
 
 from numlookup.errors import AccountExists, AccountNotFound, StoreError
 from numlookup.numbers.msisdn import MAX_DIGITS
+from numlookup.store._rows import account_from_row, account_values
 from numlookup.store.base import Account, BlockRule, LookupRecord, Versions
 
 SCHEMES = ("postgresql", "postgres")  # the libpq URI schemes
@@ -186,28 +187,6 @@ def describe(url: str) -> str:
 # -------------------------------------------------------------------- store
 
 
-def _account(row: tuple[str, str, str, int, str, bool]) -> Account:
-    username, password_hash, service, max_ongoing, ranges, enabled = row
-    return Account(
-        username=username,
-        password_hash=password_hash,
-        service=service,
-        max_ongoing=max_ongoing,
-        accepted_ranges=tuple(ranges.split(",")) if ranges else (),
-        enabled=bool(enabled),
-    )
-
-
-def _account_row(account: Account) -> tuple[str, str, int, str, bool]:
-    return (
-        account.password_hash,
-        account.service,
-        account.max_ongoing,
-        ",".join(account.accepted_ranges),
-        account.enabled,
-    )
-
-
 @contextmanager
 def _translated(what: str) -> Iterator[None]:
     try:
@@ -290,23 +269,27 @@ class PostgresStore:
 
     def list_accounts(self) -> list[Account]:
         with _translated("list accounts"):
-            return [_account(row) for row in self._conn.execute(SQL_LIST_ACCOUNTS).fetchall()]
+            return [
+                account_from_row(row) for row in self._conn.execute(SQL_LIST_ACCOUNTS).fetchall()
+            ]
 
     def get_account(self, username: str) -> Account | None:
         with _translated("get account"):
             row = self._conn.execute(SQL_GET_ACCOUNT, (username,)).fetchone()
-        return None if row is None else _account(row)
+        return None if row is None else account_from_row(row)
 
     def add_account(self, account: Account) -> None:
         with _translated(f"add account {account.username!r}"):
-            cursor = self._conn.execute(SQL_ADD_ACCOUNT, (account.username, *_account_row(account)))
+            cursor = self._conn.execute(
+                SQL_ADD_ACCOUNT, (account.username, *account_values(account))
+            )
             if cursor.rowcount == 0:
                 raise AccountExists(f"account {account.username!r} exists")
 
     def update_account(self, account: Account) -> None:
         with _translated(f"update account {account.username!r}"):
             cursor = self._conn.execute(
-                SQL_UPDATE_ACCOUNT, (*_account_row(account), account.username)
+                SQL_UPDATE_ACCOUNT, (*account_values(account), account.username)
             )
             if cursor.rowcount == 0:
                 raise AccountNotFound(f"no account {account.username!r}")

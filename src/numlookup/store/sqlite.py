@@ -37,6 +37,7 @@ from typing import Any
 
 from numlookup.errors import AccountExists, AccountNotFound, StoreError
 from numlookup.numbers.msisdn import MAX_DIGITS
+from numlookup.store._rows import account_from_row, account_values
 from numlookup.store.base import Account, BlockRule, LookupRecord, Versions
 
 if sys.platform != "win32":
@@ -185,28 +186,6 @@ def statements(script: str) -> Iterator[str]:
 # -------------------------------------------------------------------- store
 
 
-def _account(row: tuple[str, str, str, int, str, int]) -> Account:
-    username, password_hash, service, max_ongoing, ranges, enabled = row
-    return Account(
-        username=username,
-        password_hash=password_hash,
-        service=service,
-        max_ongoing=max_ongoing,
-        accepted_ranges=tuple(ranges.split(",")) if ranges else (),
-        enabled=bool(enabled),
-    )
-
-
-def _account_row(account: Account) -> tuple[str, str, int, str, int]:
-    return (
-        account.password_hash,
-        account.service,
-        account.max_ongoing,
-        ",".join(account.accepted_ranges),
-        int(account.enabled),
-    )
-
-
 @contextmanager
 def _translated(what: str) -> Iterator[None]:
     try:
@@ -313,22 +292,24 @@ class SqliteStore:
 
     def list_accounts(self) -> list[Account]:
         with _translated("list accounts"):
-            return [_account(row) for row in self._conn.execute(SQL_LIST_ACCOUNTS).fetchall()]
+            return [
+                account_from_row(row) for row in self._conn.execute(SQL_LIST_ACCOUNTS).fetchall()
+            ]
 
     def get_account(self, username: str) -> Account | None:
         with _translated("get account"):
             row = self._conn.execute(SQL_GET_ACCOUNT, (username,)).fetchone()
-        return None if row is None else _account(row)
+        return None if row is None else account_from_row(row)
 
     def add_account(self, account: Account) -> None:
         with _translated(f"add account {account.username!r}"), self._write() as conn:
-            cursor = conn.execute(SQL_ADD_ACCOUNT, (account.username, *_account_row(account)))
+            cursor = conn.execute(SQL_ADD_ACCOUNT, (account.username, *account_values(account)))
             if cursor.rowcount == 0:
                 raise AccountExists(f"account {account.username!r} exists")
 
     def update_account(self, account: Account) -> None:
         with _translated(f"update account {account.username!r}"), self._write() as conn:
-            cursor = conn.execute(SQL_UPDATE_ACCOUNT, (*_account_row(account), account.username))
+            cursor = conn.execute(SQL_UPDATE_ACCOUNT, (*account_values(account), account.username))
             if cursor.rowcount == 0:
                 raise AccountNotFound(f"no account {account.username!r}")
 
