@@ -131,3 +131,12 @@ def test_realtime_answers_have_their_own_ttls(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load(bad, env={})
     assert info.value.key == "cache.realtime_ttl.HLR_ABORT"
+
+
+def test_the_sample_production_config_loads() -> None:
+    sample = Path(__file__).resolve().parents[2] / "deploy" / "numlookup.toml"
+    config = load(sample, env={})
+    assert config.server.http == Listen("0.0.0.0", 3700)
+    assert config.database.url is not None and config.database.url.startswith("postgresql://")
+    assert len(config.realtime.peers) == 2
+    assert config.seed_demo is False
