@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from pycrate_mobile import SCCP
 
 from tests.support import osmostp
 from tests.support.osmostp import OsmoStp, OsmoStpError, osmo_stp_fixture
+from tests.support.pycrate_sccp import sccp_udt
 
 pytestmark = pytest.mark.integration
 
@@ -88,30 +88,6 @@ def logged_in(stp: OsmoStp, unit_name: str) -> Iterator[IpaClient]:
         yield client
     finally:
         client.close()
-
-
-def sccp_party(digits: str, ssn: int) -> object:
-    """Q.713 §3.4: route on GT, GTI 4 (TT 0, NP E.164, NAI international), SSN present."""
-    party = SCCP.CalledPartyAddr()
-    party.set_val(
-        {
-            "Value": {
-                "AddrInd": {"RoutingInd": 0, "GTInd": 4, "SSNInd": 1, "PCInd": 0},
-                "SSN": ssn,
-                "GT": {"TranslationType": 0, "NumberingPlan": 1, "NAI": 4},
-            }
-        }
-    )
-    party[1][3].get_alt().set_addr_bcd(digits)
-    return party.get_val()
-
-
-def sccp_udt(called: tuple[str, int], calling: tuple[str, int], data: bytes) -> bytes:
-    udt = SCCP.SCCPUnitData()
-    udt["CalledPartyAddr"].set_val(sccp_party(*called))
-    udt["CallingPartyAddr"].set_val(sccp_party(*calling))
-    udt["Data"].set_val({"Value": data})
-    return bytes(udt.to_bytes())
 
 
 def test_udt_crosses_the_stp_byte_for_byte_both_ways(osmo_stp: OsmoStp) -> None:

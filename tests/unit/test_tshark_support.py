@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from pycrate_asn1dir import TCAP_MAPv2v3
-from pycrate_mobile import M3UA, SCCP
+from pycrate_mobile import M3UA
 
 from tests.support import tshark
+from tests.support.pycrate_sccp import sccp_udt
 from tests.support.tshark import (
     TsharkError,
     decode_m3ua,
@@ -163,30 +164,6 @@ def u_abort_ac_not_supported() -> bytes:
 
 def p_abort_unrecognized_tid() -> bytes:
     return tcap(("abort", {"dtid": OTID, "reason": ("p-abortCause", 1)}))
-
-
-def sccp_party(digits: str, ssn: int) -> Any:
-    """Q.713 §3.4: route on GT, GTI 4 (TT 0, NP E.164, NAI international), SSN present."""
-    party = SCCP.CalledPartyAddr()
-    party.set_val(
-        {
-            "Value": {
-                "AddrInd": {"RoutingInd": 0, "GTInd": 4, "SSNInd": 1, "PCInd": 0},
-                "SSN": ssn,
-                "GT": {"TranslationType": 0, "NumberingPlan": 1, "NAI": 4},
-            }
-        }
-    )
-    party[1][3].get_alt().set_addr_bcd(digits)
-    return party.get_val()
-
-
-def sccp_udt(called: tuple[str, int], calling: tuple[str, int], data: bytes) -> bytes:
-    udt = SCCP.SCCPUnitData()
-    udt["CalledPartyAddr"].set_val(sccp_party(*called))
-    udt["CallingPartyAddr"].set_val(sccp_party(*calling))
-    udt["Data"].set_val({"Value": data})
-    return bytes(udt.to_bytes())
 
 
 def m3ua_data(sccp: bytes, opc: int, dpc: int) -> bytes:
