@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,15 @@ class ServerConfig:
 
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
-    max_entries: int = 1_000_000
+    max_entries: int = 1_000_000  # this server's own cache (the only one without `url`)
+    # redis://[:password@]host:port/db: the cache and ongoing-request counts shared by
+    # every server; None: each server has its own.
+    url: str | None = None
+    key_prefix: str = "numlookup:"  # Redis keys start with this (several deployments, one Redis)
+    redis_timeout: float = 0.5  # a Redis reply later than this: Redis counts as down
+    # An ongoing request's hold on one of the account's places (a lease) ends after
+    # this even if its server died; longer than realtime.deadline.
+    lease_seconds: float = 30.0
     # Seconds to keep a result, per result code; codes not listed are never cached.
     ttl: Mapping[ResultCode, float] = field(
         default_factory=lambda: {
@@ -375,8 +383,12 @@ def from_mapping(data: Mapping[str, Any]) -> Config:
             realtime_ttl = _parse_ttl(
                 raw.pop("realtime_ttl", {}), defaults.realtime_ttl, "cache.realtime_ttl"
             )
+            if raw.get("url") == "":  # from the environment: empty is unset
+                raw["url"] = None
             section = _build_section(CacheConfig, key, raw)
-            top[key] = CacheConfig(section.max_entries, ttl, realtime_ttl)
+            if section.url is not None and not section.url.startswith("redis://"):
+                raise ConfigError("cache.url", "expected 'redis://host:port/db'")
+            top[key] = replace(section, ttl=ttl, realtime_ttl=realtime_ttl)
         elif key == "database":
             raw = dict(value)
             if raw.get("url") == "":  # from the environment: empty is unset
@@ -418,6 +430,13 @@ def _validate(config: Config) -> None:
         raise ConfigError("log.level", f"unknown level {config.log.level!r}")
     if config.cache.max_entries < 1:
         raise ConfigError("cache.max_entries", "must be at least 1")
+    if config.cache.redis_timeout <= 0:
+        raise ConfigError("cache.redis_timeout", "must be more than 0")
+    if config.cache.url is not None and config.cache.lease_seconds <= config.realtime.deadline:
+        raise ConfigError(
+            "cache.lease_seconds",
+            f"must be longer than realtime.deadline ({config.realtime.deadline} s)",
+        )
     for key in ("request_timeout", "keepalive_timeout"):
         if getattr(config.server, key) <= 0:
             raise ConfigError(f"server.{key}", "must be more than 0")

@@ -11,7 +11,9 @@
     ├── ConfigError              start-up refuses to run; names the key
     ├── StoreError               database problems
     │   ├── AccountExists
-    │   └── AccountNotFound
+    │   ├── AccountNotFound
+    │   └── SharedStoreError     Redis unreachable or refusing: each server
+    │                            falls back to its own cache and counts
     ├── DataImportError          a CSV import with bad rows (line numbers inside)
     └── CodecError               bytes from a signalling peer that a codec cannot
                                  accept; `layer` names the protocol (m3ua, sccp,
@@ -81,6 +83,14 @@ class AccountExists(StoreError):
 
 class AccountNotFound(StoreError):
     pass
+
+
+class SharedStoreError(StoreError):
+    """The shared cache and ongoing-request counts (Redis) cannot be used now.
+
+    Never an answer of its own: the pipeline answers from the server's local
+    cache and counts instead.
+    """
 
 
 class DataImportError(NumlookupError):

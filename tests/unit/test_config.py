@@ -58,6 +58,10 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
         ("", {"NUMLOOKUP_LOG_SHOW_MSISDN": "maybe"}, "log.show_msisdn"),
         ("nonsense = 1\n", {}, "nonsense"),
         ("[server\n", {}, "config file"),
+        ('[cache]\nurl = "memcached://x"\n', {}, "cache.url"),
+        ("", {"NUMLOOKUP_CACHE_URL": "http://x"}, "cache.url"),
+        ('[cache]\nurl = "redis://x"\nlease_seconds = 10\n', {}, "cache.lease_seconds"),
+        ("[cache]\nredis_timeout = 0\n", {}, "cache.redis_timeout"),
     ],
 )
 def test_bad_values_name_their_key(
@@ -138,5 +142,13 @@ def test_the_sample_production_config_loads() -> None:
     config = load(sample, env={})
     assert config.server.http == Listen("0.0.0.0", 3700)
     assert config.database.url is not None and config.database.url.startswith("postgresql://")
+    assert config.cache.url is not None and config.cache.url.startswith("redis://")
     assert len(config.realtime.peers) == 2
     assert config.seed_demo is False
+
+
+def test_redis_cache_from_environment() -> None:
+    config = load(None, env={"NUMLOOKUP_CACHE_URL": "redis://10.0.0.9:6380/1"})
+    assert config.cache.url == "redis://10.0.0.9:6380/1"
+    assert config.cache.lease_seconds > config.realtime.deadline
+    assert load(None, env={"NUMLOOKUP_CACHE_URL": ""}).cache.url is None

@@ -20,6 +20,7 @@ class CountingResolver:
 
     service = "portability"
     source = "database"
+    counts_as_ongoing = False
 
     def __init__(self, outcome: Outcome = OK) -> None:
         self.calls = 0
@@ -35,6 +36,7 @@ class HeldResolver:
 
     service = "portability"
     source = "hlr"
+    counts_as_ongoing = True
 
     def __init__(self) -> None:
         self.calls = 0
@@ -54,6 +56,7 @@ class BrokenDatabaseResolver:
 
     service = "portability"
     source = "database"
+    counts_as_ongoing = False
 
     def resolve(self, msisdn: str) -> Outcome:
         raise OSError("disk I/O error")
@@ -62,6 +65,7 @@ class BrokenDatabaseResolver:
 class FailingResolver:
     service = "portability"
     source = "hlr"
+    counts_as_ongoing = True
 
     def resolve(self, msisdn: str) -> Awaitable[Outcome]:
         return self._fail()

@@ -56,6 +56,7 @@ class _Dialogue:
 class RealtimeResolver:
     service = "realtime"
     source = "hlr"
+    counts_as_ongoing = True
 
     def __init__(self, settings: RealtimeConfig, links: LinkSet | None = None) -> None:
         self.settings = settings

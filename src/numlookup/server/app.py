@@ -15,14 +15,17 @@ import sys
 from collections.abc import Callable
 
 from numlookup.config import Config, Listen
+from numlookup.errors import ConfigError
 from numlookup.realtime.resolver import RealtimeResolver
 from numlookup.server.http import Frontend
 from numlookup.server.tls import ensure_self_signed, server_context
 from numlookup.service.auth import Authenticator
-from numlookup.service.cache import MemoryCache
+from numlookup.service.cache import MemoryCache, TtlTable
 from numlookup.service.pipeline import Blocks, LookupService, Resolver
 from numlookup.service.portability import PortabilityResolver
 from numlookup.service.records import Recorder
+from numlookup.shared.resp import RedisAddress, RedisConnection
+from numlookup.shared.state import SharedState
 from numlookup.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -47,11 +50,11 @@ class Server:
             batch_size=config.records.batch_size,
             spill_path=config.var_dir / "unwritten-records.jsonl",
         )
+        service_ttl = {"realtime": config.cache.realtime_ttl}
         self.cache = MemoryCache(
-            config.cache.max_entries,
-            config.cache.ttl,
-            service_ttl={"realtime": config.cache.realtime_ttl},
+            config.cache.max_entries, config.cache.ttl, service_ttl=service_ttl
         )
+        self.shared = self._shared_state(TtlTable(config.cache.ttl, service_ttl))
         resolvers: dict[str, Resolver] = {"portability": self.portability}
         self.realtime: RealtimeResolver | None = None
         if config.realtime.peers:
@@ -61,6 +64,7 @@ class Server:
             self.cache,
             self.recorder,
             Blocks(self.store.list_blocks()),
+            shared=self.shared,
             show_msisdn=config.log.show_msisdn,
             log_lookups=config.log.lookups,
         )
@@ -75,6 +79,35 @@ class Server:
         self.bound: dict[str, str] = {}
         self._stop = asyncio.Event()
 
+    def _shared_state(self, ttl: TtlTable) -> SharedState | None:
+        settings = self.config.cache
+        if settings.url is None:
+            return None
+        try:
+            address = RedisAddress.from_url(settings.url)
+        except ValueError as exc:
+            raise ConfigError("cache.url", str(exc)) from None
+        state = SharedState(
+            RedisConnection(address, timeout=settings.redis_timeout),
+            ttl,
+            prefix=settings.key_prefix,
+            lease_seconds=settings.lease_seconds,
+        )
+        state.connection.on_connect = state.load_scripts
+        state.connection.on_state = self._redis_state
+        state.set_generation("portability", self.versions.portability)
+        return state
+
+    def _redis_state(self, up: bool) -> None:
+        assert self.shared is not None
+        where = self.shared.connection.address
+        if up:
+            log.info("redis %s: connected; cache and ongoing counts are shared", where)
+        else:
+            log.warning(
+                "redis %s: unreachable; answering from this server's own cache and counts", where
+            )
+
     def reload(self) -> None:
         """Pick up accounts, rules and portability data changed by the CLI."""
         versions = self.store.versions()
@@ -85,6 +118,8 @@ class Server:
         if versions.portability != self.versions.portability:
             self.portability.reload()
             self.cache.clear("portability")
+            if self.shared is not None:
+                self.shared.set_generation("portability", versions.portability)
             log.info("portability data changed: ranges reloaded, cache cleared")
         self.versions = versions
 
@@ -138,6 +173,10 @@ class Server:
         if settings.https is not None:
             await self._listen("https", settings.https, tls=True)
         self.recorder.start()
+        if self.shared is not None:
+            # Usually connected before the listeners announce; if not, lookups go
+            # the local way until it is.
+            await self.shared.connection.start(wait=2 * self.config.cache.redis_timeout)
         if self.realtime is not None:
             self.realtime.start()
         background = [
@@ -168,6 +207,8 @@ class Server:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        if self.shared is not None:
+            await self.shared.connection.close()
         await self.recorder.close()
         self.store.close()
         log.info("stopped; %d lookup records written", self.recorder.written)

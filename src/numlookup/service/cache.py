@@ -29,6 +29,22 @@ class Cache(Protocol):
     def __len__(self) -> int: ...
 
 
+class TtlTable:
+    """How long to keep an outcome: per result code, per service; None: never kept."""
+
+    def __init__(
+        self,
+        ttl: Mapping[ResultCode, float],
+        service_ttl: Mapping[str, Mapping[ResultCode, float]] | None = None,
+    ) -> None:
+        """`ttl` for every service, unless `service_ttl` has a table for that service."""
+        self._ttl = _cacheable(ttl)
+        self._service_ttl = {name: _cacheable(t) for name, t in (service_ttl or {}).items()}
+
+    def seconds(self, service: str, result: ResultCode) -> float | None:
+        return self._service_ttl.get(service, self._ttl).get(result)
+
+
 class MemoryCache:
     """A bounded in-process LRU cache with a time to live per result code."""
 
@@ -43,8 +59,7 @@ class MemoryCache:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self._max = max_entries
-        self._ttl = _cacheable(ttl)
-        self._service_ttl = {name: _cacheable(t) for name, t in (service_ttl or {}).items()}
+        self._ttl = TtlTable(ttl, service_ttl)
         self._clock = clock
         self._services: dict[str, OrderedDict[str, tuple[float, int]]] = {}
         self._size = 0
@@ -69,7 +84,7 @@ class MemoryCache:
         entries = self._services.get(service)
         if entries is None:
             entries = self._services[service] = OrderedDict()
-        ttl = self._service_ttl.get(service, self._ttl).get(outcome.result)
+        ttl = self._ttl.seconds(service, outcome.result)
         if ttl is None:
             # A transient outcome also ends what was kept before: nocache asked afresh.
             if entries.pop(msisdn, None) is not None:

@@ -5,9 +5,15 @@
 
 Each step is a short function; a refusal raises the LookupRefused subclass that
 names its result code. Resolvers may answer at once (the portability database)
-or return an awaitable (a live HLR query); only then is a request "ongoing" and
-counted against the account's limit, and concurrent misses for the same number
-share one resolver call.
+or return an awaitable (a live HLR query); a live query is "ongoing" and counted
+against the account's limit, and concurrent misses for the same number share
+one resolver call.
+
+With Redis configured (`shared`), the cache and the ongoing counts are those of
+every server: one round trip reads both, and a live query first takes a lease
+on one of the account's places. When Redis cannot be reached the lookup goes
+the local way instead (this server's cache and counts), which the server also
+keeps up to date while Redis works, so an outage starts from a warm cache.
 """
 
 from __future__ import annotations
@@ -18,12 +24,19 @@ import time
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Protocol
 
-from numlookup.errors import LookupBlocked, LookupRefused, MsisdnMissing, RangeNotAccepted
+from numlookup.errors import (
+    LookupBlocked,
+    LookupRefused,
+    MsisdnMissing,
+    RangeNotAccepted,
+    SharedStoreError,
+)
 from numlookup.numbers.msisdn import mask, normalize
 from numlookup.results import Outcome, ResultCode
 from numlookup.service.cache import Cache
 from numlookup.service.prefixes import PrefixSet
 from numlookup.service.records import Recorder
+from numlookup.shared.state import SharedState
 from numlookup.store.base import Account, BlockRule, LookupRecord
 from numlookup.wire.query import parse_lookup_query
 
@@ -37,6 +50,10 @@ RECORD_MSISDN_MAX = 32
 class Resolver(Protocol):
     service: str  # the account service it answers for
     source: str  # what lookup records name as the source: "database", "hlr"
+
+    # Whether an answer in progress counts against the account's limit of ongoing
+    # requests: a live HLR query does; a database look-up, however it waits, does not.
+    counts_as_ongoing: bool
 
     def resolve(self, msisdn: str) -> Outcome | Awaitable[Outcome]: ...
 
@@ -70,6 +87,7 @@ class LookupService:
         recorder: Recorder | None,
         blocks: Blocks | None = None,
         *,
+        shared: SharedState | None = None,
         show_msisdn: bool = False,
         log_lookups: bool = False,
     ) -> None:
@@ -77,6 +95,7 @@ class LookupService:
         self.cache = cache
         self.recorder = recorder
         self.blocks = blocks or Blocks()
+        self.shared = shared
         self.ongoing: dict[str, int] = {}
         self._inflight: dict[tuple[str, str], asyncio.Future[Outcome]] = {}
         self._ranges: dict[tuple[str, ...], PrefixSet] = {}
@@ -113,24 +132,78 @@ class LookupService:
             outcome = REFUSED[exc.result]
             self._record(account, _raw_msisdn(query), outcome, "none", started)
             return outcome
-        username = account.username
-        ongoing = self.ongoing.get(username, 0)
-        if ongoing >= account.max_ongoing:
-            outcome = REFUSED[ResultCode.REQUEST_THROTTLED]
-            self._record(account, msisdn, outcome, "none", started)
-            return outcome
-        service = account.service
+        shared = self.shared
+        if shared is not None and shared.up:
+            return self._lookup_shared(shared, account, msisdn, nocache, started)
+        return self._lookup_local(account, msisdn, nocache, started)
+
+    def _lookup_local(
+        self, account: Account, msisdn: str, nocache: bool, started: float
+    ) -> Outcome | Awaitable[Outcome]:
+        """Ongoing counts and cache of this server alone (no Redis, or Redis down)."""
+        if self.ongoing.get(account.username, 0) >= account.max_ongoing:
+            return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
         if not nocache:
-            hit = self.cache.get(service, msisdn)
+            hit = self.cache.get(account.service, msisdn)
             if hit is not None:
                 self._record(account, msisdn, hit, "cache", started)
                 return hit
-        resolver = self.resolvers.get(service)
+        resolver = self._resolver(account)
         if resolver is None:
-            log.error("no resolver for service %r (account %s)", service, username)
-            outcome = REFUSED[ResultCode.SYSTEM_FAILURE]
-            self._record(account, msisdn, outcome, "none", started)
-            return outcome
+            return self._refuse(account, msisdn, ResultCode.SYSTEM_FAILURE, started)
+        return self._resolve(account, msisdn, resolver, started, None)
+
+    async def _lookup_shared(
+        self, shared: SharedState, account: Account, msisdn: str, nocache: bool, started: float
+    ) -> Outcome:
+        """Ongoing counts and cache shared by every server, in Redis."""
+        username, limit = account.username, account.max_ongoing
+        try:
+            ongoing, hit = await shared.check(
+                username, limit, account.service, None if nocache else msisdn
+            )
+        except SharedStoreError:
+            return await _settled(self._lookup_local(account, msisdn, nocache, started))
+        if ongoing >= limit:
+            return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
+        if hit is not None:
+            self._record(account, msisdn, hit, "cache", started)
+            return hit
+        resolver = self._resolver(account)
+        if resolver is None:
+            return self._refuse(account, msisdn, ResultCode.SYSTEM_FAILURE, started)
+        lease = None
+        if resolver.counts_as_ongoing:
+            try:
+                lease = await shared.acquire(username, limit)
+            except SharedStoreError:
+                if self.ongoing.get(username, 0) >= limit:
+                    return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
+            else:
+                if lease is None:  # another server took the last place meanwhile
+                    return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
+        return await _settled(self._resolve(account, msisdn, resolver, started, lease))
+
+    def _resolver(self, account: Account) -> Resolver | None:
+        resolver = self.resolvers.get(account.service)
+        if resolver is None:
+            log.error("no resolver for service %r (account %s)", account.service, account.username)
+        return resolver
+
+    def _refuse(self, account: Account, msisdn: str, code: ResultCode, started: float) -> Outcome:
+        outcome = REFUSED[code]
+        self._record(account, msisdn, outcome, "none", started)
+        return outcome
+
+    def _resolve(
+        self,
+        account: Account,
+        msisdn: str,
+        resolver: Resolver,
+        started: float,
+        lease: str | None,
+    ) -> Outcome | Awaitable[Outcome]:
+        service = account.service
         key = (service, msisdn)
         shared = self._inflight.get(key)
         if shared is None:
@@ -140,12 +213,24 @@ class LookupService:
                 log.exception("resolver failed for %s", self._show(msisdn))
                 answer = REFUSED[ResultCode.SYSTEM_FAILURE]
             if isinstance(answer, Outcome):
-                self.cache.put(service, msisdn, answer)
+                self._release(account, lease)
+                self._keep(service, msisdn, answer)
                 self._record(account, msisdn, answer, resolver.source, started)
                 return answer
             shared = self._start(key, answer)
-        self.ongoing[username] = ongoing + 1
-        return self._wait(account, msisdn, shared, resolver.source, started)
+        counted = resolver.counts_as_ongoing
+        if counted:
+            self.ongoing[account.username] = self.ongoing.get(account.username, 0) + 1
+        return self._wait(account, msisdn, shared, resolver.source, started, counted, lease)
+
+    def _keep(self, service: str, msisdn: str, outcome: Outcome) -> None:
+        self.cache.put(service, msisdn, outcome)
+        if self.shared is not None:
+            self.shared.put(service, msisdn, outcome)
+
+    def _release(self, account: Account, lease: str | None) -> None:
+        if lease is not None and self.shared is not None:
+            self.shared.release(account.username, lease)
 
     def _start(self, key: tuple[str, str], answer: Awaitable[Outcome]) -> asyncio.Future[Outcome]:
         future = asyncio.ensure_future(answer)
@@ -154,7 +239,7 @@ class LookupService:
         def done(f: asyncio.Future[Outcome]) -> None:
             self._inflight.pop(key, None)
             if not f.cancelled() and f.exception() is None:
-                self.cache.put(key[0], key[1], f.result())
+                self._keep(key[0], key[1], f.result())
 
         future.add_done_callback(done)
         return future
@@ -166,6 +251,8 @@ class LookupService:
         shared: asyncio.Future[Outcome],
         source: str,
         started: float,
+        counted: bool,
+        lease: str | None,
     ) -> Outcome:
         try:
             outcome = await asyncio.shield(shared)
@@ -175,11 +262,13 @@ class LookupService:
             log.exception("resolver failed for %s", self._show(msisdn))
             outcome = REFUSED[ResultCode.SYSTEM_FAILURE]
         finally:
-            left = self.ongoing.get(account.username, 1) - 1
-            if left > 0:
-                self.ongoing[account.username] = left
-            else:
-                self.ongoing.pop(account.username, None)
+            self._release(account, lease)
+            if counted:
+                left = self.ongoing.get(account.username, 1) - 1
+                if left > 0:
+                    self.ongoing[account.username] = left
+                else:
+                    self.ongoing.pop(account.username, None)
         self._record(account, msisdn, outcome, source, started)
         return outcome
 
@@ -215,6 +304,10 @@ class LookupService:
                 source,
                 latency_us,
             )
+
+
+async def _settled(answer: Outcome | Awaitable[Outcome]) -> Outcome:
+    return answer if isinstance(answer, Outcome) else await answer
 
 
 def _raw_msisdn(query: bytes) -> str:

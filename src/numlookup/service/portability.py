@@ -18,6 +18,7 @@ UNKNOWN = Outcome(ResultCode.UNKNOWN_SUBSCRIBER)
 class PortabilityResolver:
     service = "portability"
     source = "database"
+    counts_as_ongoing = False
 
     def __init__(self, store: Store) -> None:
         self._store = store
