@@ -1,7 +1,12 @@
-"""The PostgreSQL store's own behaviour: migrations, configuration, `numlookup db`."""
+"""The PostgreSQL store's own behaviour: migrations, configuration, `numlookup db`,
+reconnecting after a server restart, statement timeouts, batched ported look-ups.
+"""
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -11,8 +16,11 @@ from numlookup import config
 from numlookup.cli.main import main
 from numlookup.errors import ConfigError, StoreError
 from numlookup.store import open_store, postgres
+from numlookup.store.base import LookupRecord
 from numlookup.store.postgres import PostgresStore, describe
-from tests.support.postgres import free_port
+from tests.support.postgres import PostgresServer, free_port, own_postgres_server
+
+__all__ = ["own_postgres_server"]  # fixture
 
 
 def test_open_store_with_a_url_is_postgresql_and_seeds_demo_data(postgres_url: str) -> None:
@@ -98,3 +106,164 @@ def test_db_status_on_sqlite(
     assert main(["db", "status"]) == 0
     out = capsys.readouterr().out
     assert "sqlite" in out and "pending         0" in out
+
+
+# ------------------------------------------------------------- reconnecting
+
+
+def lookup_record(n: int) -> LookupRecord:
+    return LookupRecord(float(n), "acme", f"4670810{n:04d}", "OK", "24008", None, "database", 7)
+
+
+def test_the_same_store_works_again_after_the_server_restarts(
+    own_postgres_server: PostgresServer,
+) -> None:
+    server = own_postgres_server
+    store = PostgresStore(server.create_database("numlookup"))
+    store.replace_ported([("46708100200", "24004")])
+    store.insert_records([lookup_record(1)])
+    server.halt()
+    with pytest.raises(StoreError):
+        store.ported_lookup("46708100200")
+    with pytest.raises(StoreError):
+        store.insert_records([lookup_record(2)])
+    with pytest.raises(StoreError, match="connect"):  # tried again: still refused
+        store.versions()
+    server.resume()
+    assert store.ported_lookup("46708100200") == "24004"
+    assert store.ported_lookup_many(["46708100200", "46708100201"]) == {"46708100200": "24004"}
+    store.insert_records([lookup_record(3)])
+    assert [r.time for r in store.iter_records()] == [1.0, 3.0]
+    store.close()
+
+
+def test_a_read_after_a_restart_goes_through_a_write_fails_once(
+    own_postgres_server: PostgresServer,
+) -> None:
+    """The lost connection is only noticed when used: reads try again, writes do not."""
+    server = own_postgres_server
+    store = PostgresStore(server.create_database("numlookup"))
+    store.replace_ported([("46708100200", "24004")])
+    version = store.versions()
+    server.restart()
+    assert store.ported_lookup("46708100200") == "24004"
+    server.restart()
+    assert store.versions() == version
+    server.restart()
+    assert store.list_ranges() == []
+    server.restart()
+    with pytest.raises(StoreError):  # it may have been written: the caller decides
+        store.insert_records([lookup_record(1)])
+    store.insert_records([lookup_record(2)])
+    assert [r.time for r in store.iter_records()] == [2.0]
+    store.close()
+
+
+def test_a_closed_store_stays_closed(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    store.close()
+    with pytest.raises(StoreError):
+        store.ported_lookup("46708100200")
+    with pytest.raises(StoreError):
+        store.versions()
+    with pytest.raises(StoreError):
+        store.insert_records([lookup_record(1)])
+
+
+# ------------------------------------------------------- statement timeout
+
+
+def test_a_statement_waiting_too_long_is_cancelled(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url, statement_timeout=0.05)
+    with psycopg.connect(postgres_url) as holder:
+        holder.execute("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(StoreError, match="statement timeout"):
+            store.list_accounts()
+    assert store.list_accounts() == []  # the same connection, usable again
+    store.close()
+
+
+def test_the_store_has_a_statement_timeout_by_default(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    shown = store._conn.execute("SHOW statement_timeout").fetchone()
+    assert shown == (f"{postgres.STATEMENT_TIMEOUT:g}s",)
+    store.close()
+    store = PostgresStore(postgres_url, statement_timeout=None)  # the server's setting
+    assert store._conn.execute("SHOW statement_timeout").fetchone() == ("0",)
+    store.close()
+
+
+def test_an_import_waits_as_long_as_it_must(postgres_url: str) -> None:
+    """Imports lift the statement timeout: the swap waits for a long reader here."""
+    store = PostgresStore(postgres_url, statement_timeout=0.05)
+    store.replace_ported([("46708100200", "24004")])
+    reader = psycopg.connect(postgres_url)
+    reader.execute("SELECT count(*) FROM ported")  # holds its lock until the commit
+    failures: list[BaseException] = []
+
+    def replace() -> None:
+        try:
+            store.replace_ported([("46708100200", "24001")])
+        except BaseException as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=replace)
+    thread.start()
+    with psycopg.connect(postgres_url, autocommit=True) as watcher:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until the swap waits on the reader's lock
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE ported%'"
+            ).fetchone()
+            if row and row[0]:
+                break
+            time.sleep(0.01)
+        else:
+            raise AssertionError("the import never waited on the reader")
+    time.sleep(0.2)  # four times the statement timeout, still waiting
+    reader.commit()
+    reader.close()
+    thread.join(30)
+    assert failures == []
+    assert store.ported_lookup("46708100200") == "24001"
+    store.close()
+
+
+# ----------------------------------------------------------- batch look-up
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [],
+        ["46708100200"],
+        ["46708100201"],
+        ["46708100200", "46708100200", "4915112345678", "46708100201"],
+        ["", "abc", "4670810020x", "+46708100200", "4670810020０", "٤٦٧٠٨١٠٠٢٠٠"],
+        ["1234567890123456", "046708100200", "0", "46708100200"],
+    ],
+)
+def test_ported_lookup_many_answers_as_ported_lookup(postgres_url: str, batch: list[str]) -> None:
+    store = PostgresStore(postgres_url)
+    store.replace_ported([("46708100200", "24004"), ("4915112345678", "26202")])
+    expected = {m: plmn for m in batch if (plmn := store.ported_lookup(m)) is not None}
+    assert store.ported_lookup_many(batch) == expected
+    store.close()
+
+
+def test_ported_lookup_many_on_many_numbers(postgres_url: str) -> None:
+    rng = random.Random(20261125)
+    ported = {str(46700000000 + rng.randrange(1_000_000)): rng.choice(["24001", "24008"])}
+    while len(ported) < 3000:
+        ported[str(46700000000 + rng.randrange(1_000_000))] = rng.choice(["24001", "24008"])
+    store = PostgresStore(postgres_url)
+    store.replace_ported(ported.items())
+    asked = rng.sample(sorted(ported), 1000) + [
+        str(46700000000 + rng.randrange(1_000_000)) for _ in range(1000)
+    ]
+    rng.shuffle(asked)
+    expected = {m: plmn for m in asked if (plmn := store.ported_lookup(m)) is not None}
+    assert len(expected) >= 1000
+    assert store.ported_lookup_many(asked) == expected
+    store.close()

@@ -94,6 +94,11 @@ class PostgresServer:
             **self._as,  # type: ignore[call-overload]
         )
         self.port = free_port()
+        self._launch()
+        return self
+
+    def _launch(self) -> None:
+        """Run `postgres` on the data directory and port, and wait until it accepts."""
         log = open(self.dir / "postgres.log", "ab")  # noqa: SIM115 - the process keeps it
         with log:
             self.proc = subprocess.Popen(
@@ -122,7 +127,21 @@ class PostgresServer:
                 **self._as,  # type: ignore[call-overload]
             )
         self._wait_ready()
-        return self
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: connections are ended), keeping its data and port."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(STOP_TIMEOUT)
+
+    def resume(self) -> None:
+        """Start the server again after `halt`: the same data directory, the same port."""
+        assert self.proc is not None and self.proc.poll() is not None, "halt() it first"
+        self._launch()
+
+    def restart(self) -> None:
+        self.halt()
+        self.resume()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -175,3 +194,13 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """A fresh, empty database of the session's PostgreSQL: tests stay independent."""
     return postgres_server.create_database(f"test_{next(_databases)}")
+
+
+@pytest.fixture
+def own_postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, which it may halt and resume."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -28,14 +28,17 @@ psycopg errors are translated into numlookup.errors.StoreError here.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.numeric import Int8
 
 from numlookup.errors import AccountExists, AccountNotFound, StoreError
@@ -43,8 +46,35 @@ from numlookup.numbers.msisdn import MAX_DIGITS
 from numlookup.store._rows import account_from_row, account_values
 from numlookup.store.base import Account, BlockRule, LookupRecord, Versions
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 SCHEMES = ("postgresql", "postgres")  # the libpq URI schemes
 CONNECT_TIMEOUT = 10  # seconds to reach the server before StoreError
+# For connections of the serving path, whose callers give up after a second or
+# two anyway: a server that does not answer is tried again on the next call.
+# libpq counts whole seconds, and takes anything below 2 as 2.
+SERVING_CONNECT_TIMEOUT = 2
+# Seconds any one statement may run before the server cancels it (StoreError).
+# The server's statements are point look-ups, batches of them and COPYs of a
+# few thousand lookup records, all well under a second; one still running after
+# 10 s waits on a lock or a server in trouble, and would otherwise hold its
+# thread (and, for the record writer, every record behind it) indefinitely.
+# Imports, deltas and migrations lift it for their own transaction: they run for
+# minutes on purpose.
+STATEMENT_TIMEOUT = 10.0
+# libpq settings of every connection (a URL that sets one of them wins). TCP
+# keepalives and TCP_USER_TIMEOUT notice a server that vanished without closing
+# the connection (host down, network cut: no RST ever comes) in about 30 s,
+# where the kernel's defaults wait for hours; statement_timeout cannot, since
+# it is the server that enforces it.
+CONNECTION_PARAMS: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 15,  # seconds idle before the first probe
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms that sent data may stay unacknowledged
+}
 # pg_advisory_*lock keys (any bigint; they only have to differ from each other).
 MIGRATE_LOCK = 0x6E756D6C6F6F6B01  # "numlook" + 1
 REPLACE_LOCK = 0x6E756D6C6F6F6B02
@@ -64,6 +94,7 @@ SQL_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM schema_migrations"
 SQL_ADD_MIGRATION = "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)"
 SQL_MIGRATE_LOCK = "SELECT pg_advisory_xact_lock(%s)"
 SQL_REPLACE_LOCK = "SELECT pg_try_advisory_xact_lock(%s)"
+SQL_NO_STATEMENT_TIMEOUT = "SET LOCAL statement_timeout = 0"  # to the end of the transaction
 
 _ACCOUNT_COLUMNS = "username, password_hash, service, max_ongoing, accepted_ranges, enabled"
 SQL_LIST_ACCOUNTS = f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY username"
@@ -85,6 +116,7 @@ SQL_ADD_BLOCK = "INSERT INTO blocks (prefix, account) VALUES (%s, %s) ON CONFLIC
 SQL_REMOVE_BLOCK = "DELETE FROM blocks WHERE prefix = %s AND account IS NOT DISTINCT FROM %s"
 
 SQL_PORTED_LOOKUP = "SELECT plmn FROM ported WHERE msisdn = %s"
+SQL_PORTED_LOOKUP_MANY = "SELECT msisdn, plmn FROM ported WHERE msisdn = ANY(%s)"
 SQL_LIST_RANGES = "SELECT prefix, plmn FROM ranges ORDER BY prefix"
 SQL_COUNTS = (
     "SELECT (SELECT value FROM meta WHERE key = 'ported_count'),"
@@ -192,15 +224,40 @@ def _translated(what: str) -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        detail = str(exc).strip().replace("\n", " ")
-        raise StoreError(f"{what}: {detail}") from exc
+        raise _store_error(what, exc) from exc
 
 
-def _connect(url: str) -> psycopg.Connection[Any]:
+def _store_error(what: str, exc: psycopg.Error) -> StoreError:
+    detail = str(exc).strip().replace("\n", " ")
+    return StoreError(f"{what}: {detail}")
+
+
+def _connect(
+    url: str,
+    connect_timeout: int = CONNECT_TIMEOUT,
+    statement_timeout: float | None = None,
+) -> psycopg.Connection[Any]:
+    """A new autocommit connection; libpq parameters given in `url` win over ours."""
     with _translated(f"connect to {describe(url)}"):
-        return psycopg.connect(
-            url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name="numlookup"
-        )
+        given = conninfo_to_dict(url)
+        params = {**CONNECTION_PARAMS, "connect_timeout": connect_timeout}
+        conninfo = make_conninfo(url, **{k: v for k, v in params.items() if k not in given})
+        conn = psycopg.connect(conninfo, autocommit=True, application_name="numlookup")
+        if statement_timeout is not None:
+            try:
+                conn.execute(f"SET statement_timeout = {round(statement_timeout * 1000)}")
+            except BaseException:
+                conn.close()
+                raise
+        return conn
+
+
+def _storable(msisdn: str) -> bool:
+    """Whether `msisdn` can be a stored ported number (a key of `ported`)."""
+    # E.164 §6.2: no country code starts with 0, so no stored number does.
+    return (
+        0 < len(msisdn) <= MAX_DIGITS and msisdn.isdigit() and msisdn.isascii() and msisdn[0] != "0"
+    )
 
 
 def _copy_text(chunk: list[tuple[str, str]]) -> str | None:
@@ -213,17 +270,68 @@ def _copy_text(chunk: list[tuple[str, str]]) -> str | None:
 
 
 class PostgresStore:
-    """numlookup.store.base.Store on one PostgreSQL connection."""
+    """numlookup.store.base.Store on one PostgreSQL connection, opened again when lost.
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    When the connection breaks (the server restarted, the network dropped it),
+    the call that finds it broken fails with StoreError and the next call
+    connects again, at most once per call. A read that finds a connection lost
+    since the previous call (a server restart is only noticed then) is run once
+    more on a new connection; a write is not, since it may have been applied
+    before the connection broke: its caller decides whether to try again.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        connect_timeout: int = CONNECT_TIMEOUT,
+        statement_timeout: float | None = STATEMENT_TIMEOUT,
+    ) -> None:
         self.url = url
-        self._conn = _connect(url)
+        self._connect_timeout = connect_timeout
+        self._statement_timeout = statement_timeout
+        self._closed = False
+        self._conn = self._open()
         try:
             self._new = self._migrate() if migrate else False
         except BaseException:
             self._conn.close()
             raise
         self._lookup = self._conn.cursor()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        return _connect(self.url, self._connect_timeout, self._statement_timeout)
+
+    def _lost(self) -> bool:
+        """The connection is unusable, and not because the store was closed."""
+        return self._conn.closed and not self._closed
+
+    def _reconnect(self) -> None:
+        """Replace a lost connection (StoreError while the server cannot be reached)."""
+        conn = self._open()
+        with contextlib.suppress(psycopg.Error):
+            self._conn.close()
+        self._conn = conn
+        self._lookup = conn.cursor()
+        log.info("connected to %s again", describe(self.url))
+
+    def _ready(self) -> psycopg.Connection[Any]:
+        """The connection for a write: a new one first if the last one was lost."""
+        if self._lost():
+            self._reconnect()
+        return self._conn
+
+    def _read(self, what: str, run: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """`run` a read on the connection; on a lost one, once more on a new connection."""
+        try:
+            return run(self._conn)
+        except psycopg.Error as exc:
+            if not self._lost():
+                raise _store_error(what, exc) from exc
+        self._reconnect()
+        with _translated(what):
+            return run(self._conn)
 
     # Life cycle --------------------------------------------------------------
 
@@ -233,6 +341,7 @@ class PostgresStore:
         latest = found[-1][0]
         conn = self._conn
         with _translated(f"migrate {describe(self.url)}"), conn.transaction():
+            conn.execute(SQL_NO_STATEMENT_TIMEOUT)
             conn.execute(SQL_MIGRATE_LOCK, (MIGRATE_LOCK,))
             conn.execute(SQL_CREATE_MIGRATIONS)
             row = conn.execute(SQL_SCHEMA_VERSION).fetchone()
@@ -254,33 +363,36 @@ class PostgresStore:
 
     def schema_version(self) -> int:
         """The number of the last migration applied; 0 for a database without schema."""
-        with _translated("schema version"):
-            row = self._conn.execute(SQL_MIGRATIONS_TABLE).fetchone()
+
+        def run(conn: psycopg.Connection[Any]) -> int:
+            row = conn.execute(SQL_MIGRATIONS_TABLE).fetchone()
             if not row or not row[0]:
                 return 0
-            row = self._conn.execute(SQL_SCHEMA_VERSION).fetchone()
-        return int(row[0]) if row else 0
+            row = conn.execute(SQL_SCHEMA_VERSION).fetchone()
+            return int(row[0]) if row else 0
+
+        return self._read("schema version", run)
 
     def close(self) -> None:
+        self._closed = True
         with _translated("close"):
             self._conn.close()
 
     # Accounts ----------------------------------------------------------------
 
     def list_accounts(self) -> list[Account]:
-        with _translated("list accounts"):
-            return [
-                account_from_row(row) for row in self._conn.execute(SQL_LIST_ACCOUNTS).fetchall()
-            ]
+        rows = self._read("list accounts", lambda c: c.execute(SQL_LIST_ACCOUNTS).fetchall())
+        return [account_from_row(row) for row in rows]
 
     def get_account(self, username: str) -> Account | None:
-        with _translated("get account"):
-            row = self._conn.execute(SQL_GET_ACCOUNT, (username,)).fetchone()
+        row = self._read(
+            "get account", lambda c: c.execute(SQL_GET_ACCOUNT, (username,)).fetchone()
+        )
         return None if row is None else account_from_row(row)
 
     def add_account(self, account: Account) -> None:
         with _translated(f"add account {account.username!r}"):
-            cursor = self._conn.execute(
+            cursor = self._ready().execute(
                 SQL_ADD_ACCOUNT, (account.username, *account_values(account))
             )
             if cursor.rowcount == 0:
@@ -288,7 +400,7 @@ class PostgresStore:
 
     def update_account(self, account: Account) -> None:
         with _translated(f"update account {account.username!r}"):
-            cursor = self._conn.execute(
+            cursor = self._ready().execute(
                 SQL_UPDATE_ACCOUNT, (*account_values(account), account.username)
             )
             if cursor.rowcount == 0:
@@ -296,7 +408,7 @@ class PostgresStore:
 
     def remove_account(self, username: str) -> None:
         """Remove the account and the block rules that name it."""
-        conn = self._conn
+        conn = self._ready()
         with _translated(f"remove account {username!r}"), conn.transaction():
             conn.execute(SQL_REMOVE_ACCOUNT_BLOCKS, (username,))
             if conn.execute(SQL_REMOVE_ACCOUNT, (username,)).rowcount == 0:
@@ -305,13 +417,12 @@ class PostgresStore:
     # Block rules -------------------------------------------------------------
 
     def list_blocks(self) -> list[BlockRule]:
-        with _translated("list block rules"):
-            rows = self._conn.execute(SQL_LIST_BLOCKS).fetchall()
+        rows = self._read("list block rules", lambda c: c.execute(SQL_LIST_BLOCKS).fetchall())
         return [BlockRule(prefix, account) for prefix, account in rows]
 
     def add_block(self, rule: BlockRule) -> bool:
         """False when the rule was there already; AccountNotFound for an unknown account."""
-        conn = self._conn
+        conn = self._ready()
         with _translated(f"add block rule {rule.prefix}"), conn.transaction():
             if (
                 rule.account is not None
@@ -322,33 +433,49 @@ class PostgresStore:
 
     def remove_block(self, rule: BlockRule) -> bool:
         with _translated(f"remove block rule {rule.prefix}"):
-            return self._conn.execute(SQL_REMOVE_BLOCK, (rule.prefix, rule.account)).rowcount == 1
+            cursor = self._ready().execute(SQL_REMOVE_BLOCK, (rule.prefix, rule.account))
+            return cursor.rowcount == 1
 
     # Portability -------------------------------------------------------------
 
     def ported_lookup(self, msisdn: str) -> str | None:
         """MCC+MNC of a ported number; None for any other string. The server's hot path."""
-        # E.164 §6.2: no country code starts with 0, so no stored number does.
-        if not (0 < len(msisdn) <= MAX_DIGITS and msisdn.isdigit() and msisdn.isascii()):
+        if not _storable(msisdn):
             return None
-        if msisdn[0] == "0":
-            return None
+        # Int8: always the same parameter type, so always the one prepared statement.
+        key = (Int8(int(msisdn)),)
         try:
-            # Int8: always the same parameter type, so always the one prepared statement.
-            row = self._lookup.execute(
-                SQL_PORTED_LOOKUP, (Int8(int(msisdn)),), prepare=True
-            ).fetchone()
+            row = self._lookup.execute(SQL_PORTED_LOOKUP, key, prepare=True).fetchone()
         except psycopg.Error as exc:
-            raise StoreError(f"ported lookup: {exc}") from exc
+            if not self._lost():
+                raise StoreError(f"ported lookup: {exc}") from exc
+            self._reconnect()
+            with _translated("ported lookup"):
+                row = self._lookup.execute(SQL_PORTED_LOOKUP, key, prepare=True).fetchone()
         return None if row is None else str(row[0])
 
+    def ported_lookup_many(self, msisdns: Sequence[str]) -> dict[str, str]:
+        """{msisdn: MCC+MNC} of the ported numbers among `msisdns`, in one statement.
+
+        As ported_lookup for each: a string that cannot be a stored number is
+        skipped, and so is a number that is not ported.
+        """
+        # An int8[] parameter every time: one prepared statement for any batch size.
+        keys = [Int8(int(msisdn)) for msisdn in msisdns if _storable(msisdn)]
+        if not keys:
+            return {}
+        rows = self._read(
+            "ported lookup",
+            lambda c: c.execute(SQL_PORTED_LOOKUP_MANY, (keys,), prepare=True).fetchall(),
+        )
+        return {str(msisdn): str(plmn) for msisdn, plmn in rows}
+
     def list_ranges(self) -> list[tuple[str, str]]:
-        with _translated("list ranges"):
-            return [(str(p), str(m)) for p, m in self._conn.execute(SQL_LIST_RANGES).fetchall()]
+        rows = self._read("list ranges", lambda c: c.execute(SQL_LIST_RANGES).fetchall())
+        return [(str(p), str(m)) for p, m in rows]
 
     def portability_counts(self) -> tuple[int, int]:
-        with _translated("portability counts"):
-            row = self._conn.execute(SQL_COUNTS).fetchone()
+        row = self._read("portability counts", lambda c: c.execute(SQL_COUNTS).fetchone())
         assert row is not None
         return int(row[0]), int(row[1])
 
@@ -375,8 +502,9 @@ class PostgresStore:
         final = dict(changes)  # an error from `changes` leaves the store as it was
         if not final:
             return 0, 0
-        conn = self._conn
+        conn = self._ready()
         with _translated("apply ported delta"), conn.transaction():
+            conn.execute(SQL_NO_STATEMENT_TIMEOUT)
             row = conn.execute(SQL_REPLACE_LOCK, (REPLACE_LOCK,)).fetchone()
             if not row or not row[0]:
                 raise StoreError(
@@ -395,8 +523,9 @@ class PostgresStore:
         return upserted, removed
 
     def _replace(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
-        conn = self._conn
+        conn = self._ready()
         with _translated(f"replace {table.name}"), conn.transaction():
+            conn.execute(SQL_NO_STATEMENT_TIMEOUT)
             row = conn.execute(SQL_REPLACE_LOCK, (REPLACE_LOCK,)).fetchone()
             if not row or not row[0]:
                 raise StoreError(
@@ -435,7 +564,7 @@ class PostgresStore:
             return
         with (
             _translated("insert lookup records"),
-            self._conn.cursor() as cursor,
+            self._ready().cursor() as cursor,
             cursor.copy(SQL_COPY_RECORDS) as copy,
         ):
             for record in records:
@@ -459,7 +588,8 @@ class PostgresStore:
         return self._stream(SQL_RECORDS_OF_ACCOUNT, (low, high, account))
 
     def _stream(self, query: str, params: tuple[Any, ...]) -> Iterator[LookupRecord]:
-        conn = _connect(self.url)
+        # No statement timeout: the first fetch may sort a month of records.
+        conn = _connect(self.url, self._connect_timeout)
         try:
             with (
                 _translated("read lookup records"),
@@ -477,7 +607,6 @@ class PostgresStore:
     # Change detection --------------------------------------------------------
 
     def versions(self) -> Versions:
-        with _translated("versions"):
-            row = self._conn.execute(SQL_VERSIONS, prepare=True).fetchone()
+        row = self._read("versions", lambda c: c.execute(SQL_VERSIONS, prepare=True).fetchone())
         assert row is not None
         return Versions(accounts=int(row[0]), portability=int(row[1]))
