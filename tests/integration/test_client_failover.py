@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.integration.serverproc import NUMLOOKUP, ServerProcess
+from tests.support.postgres import postgres_server, postgres_url
+from tests.support.redis import RedisServer, redis_server, redis_session
+
+__all__ = ["postgres_server", "postgres_url", "redis_server", "redis_session"]  # fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -21,14 +25,24 @@ COUNT = 3000
 WAIT = 60.0  # an upper bound on any one wait, never a timing under test
 
 
-def start(var_dir: Path) -> ServerProcess:
-    return ServerProcess(var_dir, env={"NUMLOOKUP_RELOAD_INTERVAL": "0.2"}).start()
+def start(var_dir: Path, env: dict[str, str]) -> ServerProcess:
+    return ServerProcess(var_dir, env={"NUMLOOKUP_RELOAD_INTERVAL": "0.2", **env}).start()
 
 
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    primary = start(tmp_path / "primary")
-    backup = start(tmp_path / "backup")
+@pytest.fixture(params=["embedded", "postgresql+redis"])
+def servers(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Each on its own SQLite, or both on one PostgreSQL and one Redis."""
+    env: dict[str, str] = {}
+    if request.param == "postgresql+redis":
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        env = {
+            "NUMLOOKUP_DATABASE_URL": request.getfixturevalue("postgres_url"),
+            "NUMLOOKUP_CACHE_URL": redis.url,
+        }
+    primary = start(tmp_path / "primary", env)
+    backup = start(tmp_path / "backup", env)
     yield primary, backup
     for server in (primary, backup):
         if server.proc is not None and server.proc.returncode is None:

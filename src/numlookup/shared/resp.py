@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import hiredis
 from redis.connection import parse_url
@@ -75,8 +75,7 @@ class _Protocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -222,6 +221,7 @@ class RedisConnection:
                 await asyncio.wait_for(self.on_connect(self), self.timeout)
         except BaseException:
             self._ready = False
+            protocol.fail(SharedStoreError(f"{self.address}: connection set-up failed"))
             protocol.close()
             self._protocol = None
             raise
