@@ -4,6 +4,7 @@ reconnecting after a server restart, statement timeouts, batched ported look-ups
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -15,6 +16,9 @@ import pytest
 from numlookup import config
 from numlookup.cli.main import main
 from numlookup.errors import ConfigError, StoreError
+from numlookup.results import Outcome, ResultCode
+from numlookup.service.portability import PortabilityResolver
+from numlookup.service.portability_pg import PostgresPortabilityResolver
 from numlookup.store import open_store, postgres
 from numlookup.store.base import LookupRecord
 from numlookup.store.postgres import PostgresStore, describe
@@ -267,3 +271,63 @@ def test_ported_lookup_many_on_many_numbers(postgres_url: str) -> None:
     assert len(expected) >= 1000
     assert store.ported_lookup_many(asked) == expected
     store.close()
+
+
+# ------------------------------------------------- the resolver on PostgreSQL
+
+
+def test_the_postgres_resolver_answers_as_the_portability_resolver(postgres_url: str) -> None:
+    rng = random.Random(7)
+    store = PostgresStore(postgres_url)
+    ported = {f"467081{rng.randrange(100_000):05d}": rng.choice(["24001", "24002"])}
+    while len(ported) < 500:
+        ported[f"467081{rng.randrange(100_000):05d}"] = rng.choice(["24001", "24002"])
+    store.replace_ported(ported.items())
+    store.replace_ranges([("4670", "24008"), ("46708", "24004"), ("4915", "26201")])
+    numbers = rng.sample(sorted(ported), 200) + [
+        f"467081{rng.randrange(100_000):05d}" for _ in range(200)
+    ]
+    numbers += ["4670912345", "4915112345678", "33612345678", "", "x", "046708100200"]
+    oracle = PortabilityResolver(store)
+
+    async def scenario() -> list[Outcome]:
+        resolver = PostgresPortabilityResolver(
+            lambda: PostgresStore(postgres_url, migrate=False), max_batch=50
+        )
+        resolver.start()
+        try:
+            return list(await asyncio.gather(*[resolver.resolve(n) for n in numbers]))
+        finally:
+            await resolver.close()
+
+    assert asyncio.run(scenario()) == [oracle.resolve(n) for n in numbers]
+    store.close()
+
+
+def test_the_postgres_resolver_answers_again_after_a_restart(
+    own_postgres_server: PostgresServer,
+) -> None:
+    server = own_postgres_server
+    url = server.create_database("numlookup")
+    store = PostgresStore(url)
+    store.replace_ported([("46708100200", "24004")])
+    store.close()
+    ok = Outcome(ResultCode.OK, imsi="24004")
+
+    async def scenario() -> None:
+        resolver = PostgresPortabilityResolver(
+            lambda: PostgresStore(url, migrate=False), retry_interval=0
+        )
+        resolver.start()
+        assert await resolver.resolve("46708100200") == ok
+        await asyncio.to_thread(server.halt)
+        assert await resolver.resolve("46708100200") == Outcome(ResultCode.SYSTEM_FAILURE)
+        assert not resolver.database_up
+        await asyncio.to_thread(server.resume)
+        assert await resolver.resolve("46708100200") == ok
+        assert resolver.database_up
+        await asyncio.to_thread(server.restart)  # between two lookups: not even noticed
+        assert await resolver.resolve("46708100200") == ok
+        await resolver.close()
+
+    asyncio.run(scenario())
