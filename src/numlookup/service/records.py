@@ -2,8 +2,34 @@
 
 `Recorder.add` only appends to a list. A flusher hands full or timed-out batches
 to one writer thread with its own database connection, so the event loop never
-waits on the disk. A batch that fails to write is kept and tried again; `close`
-writes everything that is left.
+waits on the database or the disk.
+
+When the database cannot take them, no record is lost:
+- A batch that fails to write is kept (held) and tried again with the next
+  flush, in front of the newer records; the writer's store is dropped, so the
+  next attempt connects again. A store that had worked before is tried once
+  more at once on a new connection (a database restart is only noticed on use).
+- "database unreachable: N lookup records held locally" is logged once when
+  writing starts to fail, "database back: N records delivered" once when it
+  works again.
+- Beyond `max_held` records in memory, the oldest are appended to the spill
+  file (JSON lines, one record each), so an outage of any length costs disk,
+  not memory. `close` appends whatever is left there too.
+- Spilled records are delivered first, at start and with every write, so that
+  records reach the database in the order they were made: the spill file is
+  renamed aside (`<spill>.delivering`), inserted in batches, and removed. New
+  spills go to a fresh spill file meanwhile.
+
+Delivery is exactly once except in two windows, where it is at least once: a
+batch whose commit succeeded but whose acknowledgement was lost (the
+connection broke at that moment) is written again with the next flush; and a
+crash (kill -9, power) after a batch of the aside file was inserted and before
+the file was trimmed or removed delivers that batch again at the next start.
+A failed delivery trims the aside file to what is left, so a mere outage
+repeats nothing.
+
+Thread ownership: the lists of records belong to the event loop; the store and
+the spill files to the writer thread, which runs one job at a time.
 """
 
 from __future__ import annotations
@@ -26,6 +52,10 @@ log = logging.getLogger(__name__)
 # the scheduler then hands the loop the core back sooner (shorter slices for the
 # writer), while the writer still gets about a quarter of it under full load.
 WRITER_NICENESS = 5
+# Records held in memory while the database is away, beyond which the oldest go
+# to the spill file: at ~200 bytes each, about 20 MB.
+MAX_HELD = 100_000
+ASIDE_SUFFIX = ".delivering"
 
 
 def _lower_priority() -> None:
@@ -41,11 +71,16 @@ class Recorder:
         flush_interval: float = 0.5,
         batch_size: int = 5000,
         spill_path: Path | None = None,
+        max_held: int = MAX_HELD,
     ) -> None:
         self._open_store = open_store
         self._flush_interval = flush_interval
         self._batch_size = batch_size
         self._spill_path = spill_path
+        self._aside_path = (
+            None if spill_path is None else spill_path.with_name(spill_path.name + ASIDE_SUFFIX)
+        )
+        self._max_held = max_held
         self._pending: list[LookupRecord] = []
         self._failed: list[LookupRecord] = []
         self._executor = ThreadPoolExecutor(
@@ -54,7 +89,16 @@ class Recorder:
         self._local = threading.local()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self.written = 0
+        self._flushing = asyncio.Lock()
+        self._closing = False
+        self._warned_no_spill = False
+        self._written = 0  # by the event loop's count
+        self._writing = 0  # records of the batch on the writer thread now
+        # Written by the writer thread only:
+        self._counted = spill_path is None  # the spill files' records counted
+        self._spilled = 0  # records in the spill files, not delivered yet
+        self._delivered = 0  # records delivered from the spill files
+        self.database_up = True
 
     def add(self, record: LookupRecord) -> None:
         pending = self._pending
@@ -63,74 +107,249 @@ class Recorder:
             self._wake.set()
 
     def __len__(self) -> int:
+        """Records in memory, not written yet."""
         return len(self._pending) + len(self._failed)
+
+    @property
+    def held(self) -> int:
+        """Records not in the database yet: in memory, and in the spill files."""
+        return len(self) + self._writing + self._spilled
+
+    @property
+    def written(self) -> int:
+        """Records this process has written to the database (spilled ones included)."""
+        return self._written + self._delivered
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="records")
 
     async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._flush_interval)
-            self._wake.clear()
-            await self.flush()
+        first = True  # at once: what an earlier run spilled is delivered first
+        while not self._closing:
+            if not first:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._flush_interval)
+                self._wake.clear()
+                if self._closing:
+                    break
+            first = False
+            try:
+                await self.flush()
+            except Exception:  # never let the writer die: records would pile up unseen
+                log.exception("writing lookup records")
 
     async def flush(self) -> None:
-        """Write what has been collected so far (on the writer thread)."""
-        batch = self._failed + self._pending
-        self._failed, self._pending = [], []
-        if not batch:
+        """Write the spilled records, then what has been collected (on the writer thread)."""
+        async with self._flushing:
+            batch = self._failed + self._pending
+            self._failed, self._pending = [], []
+            if not batch and not self._spilled and self._counted:
+                return
+            loop = asyncio.get_running_loop()
+            delivered = self._delivered
+            self._writing = len(batch)
+            try:
+                await loop.run_in_executor(self._executor, self._write, batch)
+            except Exception as exc:
+                self._writing = 0
+                self._failed = batch
+                log.debug("writing %d lookup records failed, will retry: %s", len(batch), exc)
+                if self.database_up:
+                    self.database_up = False
+                    log.error(
+                        "database unreachable: %d lookup records held locally (%s)",
+                        self.held,
+                        exc,
+                    )
+                await self._bound_memory()
+                return
+            self._writing = 0
+            self._written += len(batch)
+            if not self.database_up:
+                self.database_up = True
+                log.warning(
+                    "database back: %d records delivered", len(batch) + self._delivered - delivered
+                )
+
+    async def _bound_memory(self) -> None:
+        """Move the oldest held records beyond `max_held` to the spill file."""
+        excess = len(self._failed) - self._max_held
+        if excess <= 0:
             return
+        if self._spill_path is None:
+            if not self._warned_no_spill:
+                self._warned_no_spill = True
+                log.warning("%d lookup records held in memory, and no spill file", len(self))
+            return
+        oldest = self._failed[:excess]
+        del self._failed[:excess]
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._executor, self._write, batch)
+            await loop.run_in_executor(self._executor, self._append_spill, oldest)
         except Exception as exc:
-            log.error("writing %d lookup records failed, will retry: %s", len(batch), exc)
-            self._failed = batch + self._failed
-        else:
-            self.written += len(batch)
-
-    def _write(self, batch: list[LookupRecord]) -> None:
-        store: Store | None = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = self._open_store()
-        store.insert_records(batch)
+            self._failed[:0] = oldest
+            if not self._warned_no_spill:
+                self._warned_no_spill = True
+                log.error("cannot spill lookup records to %s: %s", self._spill_path, exc)
 
     async def close(self, attempts: int = 3) -> None:
-        """Stop the flusher and write everything left (retrying a few times)."""
+        """Stop the flusher and write everything left (retrying a few times); spill the rest."""
+        self._closing = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            with contextlib.suppress(Exception):
+                await self._task  # it ends after the flush in progress, if any
             self._task = None
-        for _ in range(attempts):
+        for n in range(attempts):
             await self.flush()
-            if not self._failed:
+            if not self._failed and not self._pending:
                 break
-            await asyncio.sleep(0.2)
-        if self._failed:
-            self._spill(self._failed)
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._close_store)
+            if n + 1 < attempts:
+                await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        left = self._failed + self._pending
+        if left and self._spill_path is None:
+            log.error("%d lookup records could not be written and are lost", len(left))
+        elif left:
+            self._failed, self._pending = [], []
+            try:
+                await loop.run_in_executor(self._executor, self._append_spill, left)
+            except OSError as exc:
+                log.error("%d lookup records could not be written: %s", len(left), exc)
+            else:
+                log.error(
+                    "the database refused %d lookup records; they are in %s",
+                    len(left),
+                    self._spill_path,
+                )
+        await loop.run_in_executor(self._executor, self._drop_store)
         self._executor.shutdown(wait=True)
 
-    def _spill(self, records: list[LookupRecord]) -> None:
-        if self._spill_path is None:
-            log.error("%d lookup records could not be written and are lost", len(records))
-            return
-        try:
-            with open(self._spill_path, "a", encoding="utf-8") as fh:
-                for record in records:
-                    fh.write(json.dumps(record._asdict()) + "\n")
-        except OSError as exc:
-            log.error("%d lookup records could not be written: %s", len(records), exc)
-            return
-        log.error(
-            "the database refused %d lookup records; they are in %s", len(records), self._spill_path
-        )
-        self._failed = []
+    # ---------------------------------------------------------------- writer thread
 
-    def _close_store(self) -> None:
+    def _write(self, batch: list[LookupRecord]) -> None:
+        """Deliver the spilled records, then `batch`; once more on a new store if it was old."""
+        if not self._counted:
+            self._counted = True
+            self._count_spilled()
+        for attempt in (1, 2):
+            store: Store | None = getattr(self._local, "store", None)
+            fresh = store is None
+            if store is None:
+                store = self._local.store = self._open_store()
+            try:
+                self._deliver_spilled(store)
+                store.insert_records(batch)
+                return
+            except Exception:
+                self._drop_store()
+                if fresh or attempt == 2:
+                    raise
+
+    def _drop_store(self) -> None:
         store: Store | None = getattr(self._local, "store", None)
+        self._local.store = None
         if store is not None:
-            store.close()
-            self._local.store = None
+            with contextlib.suppress(Exception):
+                store.close()
+
+    def _append_spill(self, records: list[LookupRecord]) -> None:
+        """Append `records` to the spill file (OSError: none of them is counted as spilled)."""
+        if self._spill_path is None:
+            raise OSError("no spill file configured")
+        lines = "".join([json.dumps(record._asdict()) + "\n" for record in records])
+        with open(self._spill_path, "a+b") as fh:
+            if fh.tell() > 0:  # a line cut short by a crash must not swallow the next one
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    lines = "\n" + lines
+            fh.write(lines.encode())
+        self._spilled += len(records)
+
+    def _count_spilled(self) -> None:
+        try:
+            self._spilled = sum(
+                _count_lines(path)
+                for path in (self._aside_path, self._spill_path)
+                if path is not None
+            )
+        except OSError as exc:
+            log.error("cannot read the spill file %s: %s", self._spill_path, exc)
+
+    def _deliver_spilled(self, store: Store) -> None:
+        """Insert the spill files' records, oldest first, and remove the files."""
+        spill, aside = self._spill_path, self._aside_path
+        if spill is None or aside is None:
+            return
+        while True:
+            if not aside.exists():
+                if not spill.exists():
+                    self._spilled = 0
+                    return
+                os.replace(spill, aside)
+            self._deliver_file(store, aside)
+            aside.unlink()
+
+    def _deliver_file(self, store: Store, path: Path) -> None:
+        """Insert the records of `path` in batches; on failure, trim it to what is left."""
+        done = 0  # lines of the file inserted (or skipped as unreadable)
+        batch: list[LookupRecord] = []
+        lines = 0
+        bad = 0
+        try:
+            with open(path, "rb") as fh:
+                for line in fh:
+                    lines += 1
+                    record = _parse(line)
+                    if record is None:
+                        bad += 1
+                    else:
+                        batch.append(record)
+                    if len(batch) >= self._batch_size:
+                        store.insert_records(batch)
+                        self._delivered += len(batch)
+                        self._spilled -= lines - done
+                        done, batch = lines, []
+                if batch:
+                    store.insert_records(batch)
+                    self._delivered += len(batch)
+                self._spilled -= lines - done
+                done = lines
+        except BaseException:
+            if done:
+                _drop_lines(path, done)
+            raise
+        if bad:
+            log.error("%s: %d unreadable lines skipped", path, bad)
+
+
+def _parse(line: bytes) -> LookupRecord | None:
+    try:
+        return LookupRecord(**json.loads(line))
+    except (ValueError, TypeError):
+        return None
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in `path` (a last one without a newline included); 0 if it is absent."""
+    try:
+        with open(path, "rb") as fh:
+            count = 0
+            last = b"\n"
+            while chunk := fh.read(1 << 20):
+                count += chunk.count(b"\n")
+                last = chunk[-1:]
+            return count + (last != b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def _drop_lines(path: Path, count: int) -> None:
+    """Remove the first `count` lines of `path` (written to a new file, renamed over it)."""
+    partial = path.with_name(path.name + ".new")
+    with open(path, "rb") as src, open(partial, "wb") as dst:
+        for _ in range(count):
+            src.readline()
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+    os.replace(partial, path)
