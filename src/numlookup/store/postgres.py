@@ -4,7 +4,10 @@ One `PostgresStore` is one connection (psycopg 3, synchronous) in autocommit
 mode: a read is one statement; a write that needs more than one statement
 opens an explicit transaction. Use each store from one thread at a time, as a
 `SqliteStore`; the server opens one for its event loop and one for its record
-writer, and any number of servers may share the database.
+writer, and any number of servers may share the database. A lost connection
+(a server restart, a network cut) is opened again by the next call; every
+statement has a time limit (STATEMENT_TIMEOUT) but those of imports, deltas and
+migrations, so no call waits forever.
 
 Schema changes are the numbered files in `migrations_pg/` (`0001_initial.sql`,
 ...), tracked one row per file in `schema_migrations`. Opening a store applies
