@@ -35,6 +35,7 @@ class Listen:
 class ServerConfig:
     http: Listen | None = Listen("127.0.0.1", 3700)
     https: Listen | None = Listen("127.0.0.1", 3701)
+    metrics: Listen | None = None  # Prometheus metrics (GET /metrics); None: off
     tls_cert: Path | None = None  # None: a self-signed certificate under var_dir/tls
     tls_key: Path | None = None
     request_timeout: float = 10.0  # a request must arrive whole within this

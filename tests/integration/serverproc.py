@@ -11,7 +11,10 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 NUMLOOKUP = [sys.executable, "-m", "numlookup"]
 START_TIMEOUT = 30.0
@@ -29,6 +32,7 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.http: tuple[str, int] = ("", 0)
         self.https: tuple[str, int] = ("", 0)
+        self.metrics: tuple[str, int] | None = None
         self.log_path = var_dir / "server.log"
 
     def start(self) -> ServerProcess:
@@ -57,6 +61,7 @@ class ServerProcess:
         fields = dict(part.split("=", 1) for part in line.decode().split()[2:])
         self.http = _hostport(fields["http"])
         self.https = _hostport(fields["https"])
+        self.metrics = _hostport(fields["metrics"]) if "metrics" in fields else None
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
@@ -107,6 +112,19 @@ class ServerProcess:
             "Connection: close\r\n\r\n"
         ).encode()
         return split_response(self.raw(request))
+
+    def scrape(self) -> dict[str, float]:
+        """The server's Prometheus metrics, parsed by prometheus_client: name{labels} -> value."""
+        assert self.metrics is not None, "start the server with NUMLOOKUP_SERVER_METRICS"
+        host, port = self.metrics
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        found: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+        return found
 
     def wait_for(
         self,

@@ -47,6 +47,7 @@ def shared_env(postgres_url: str, redis: RedisServer, hlr: HlrSimProcess) -> dic
         "NUMLOOKUP_REALTIME_DEADLINE": "3.5",
         "NUMLOOKUP_RELOAD_INTERVAL": "0.2",
         "NUMLOOKUP_RECORDS_FLUSH_INTERVAL": "0.1",
+        "NUMLOOKUP_SERVER_METRICS": "127.0.0.1:0",
     }
 
 
@@ -188,6 +189,9 @@ def test_redis_stopped_and_started_again(
         assert server.get("/lookup?msisdn=46708100200") == (200, b"result=OK;imsi=24004")
     for server in pair:
         wait_for_log(server, "unreachable; answering from this server's own cache and counts")
+        metrics = server.scrape()
+        assert metrics["numlookup_redis_up"] == 0
+        assert metrics["numlookup_local_fallback_lookups_total"] >= 1
     redis_server.start()
     for server in pair:
         wait_for_log(server, "connected; cache and ongoing counts are shared", times=2)
@@ -196,3 +200,7 @@ def test_redis_stopped_and_started_again(
     assert primary.get("/lookup?msisdn=46708100300") == (200, b"result=OK;imsi=24008")
     rows = wait_for_records(primary, "46708100300", 2)
     assert sorted(row["source"] for row in rows) == ["cache", "database"]
+    metrics = primary.scrape()
+    assert metrics["numlookup_redis_up"] == 1
+    assert metrics["numlookup_lookups_total{result=OK,source=cache}"] >= 1
+    assert metrics["numlookup_database_up"] == 1

@@ -20,6 +20,7 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("serve", help="run the lookup server (HTTP and HTTPS)")
     parser.add_argument("--http", help="HTTP listener host:port ('' to turn it off)")
     parser.add_argument("--https", help="HTTPS listener host:port ('' to turn it off)")
+    parser.add_argument("--metrics", help="Prometheus metrics listener host:port ('' off)")
     parser.set_defaults(func=run)
 
 
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         server_settings = replace(server_settings, http=parse_listen("--http", args.http))
     if args.https is not None:
         server_settings = replace(server_settings, https=parse_listen("--https", args.https))
+    if args.metrics is not None:
+        server_settings = replace(server_settings, metrics=parse_listen("--metrics", args.metrics))
     config = replace(config, server=server_settings)
     logging.basicConfig(
         level=config.log.level.upper(),

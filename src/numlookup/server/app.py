@@ -13,25 +13,39 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from numlookup.config import Config, Listen
 from numlookup.errors import ConfigError
 from numlookup.realtime.resolver import RealtimeResolver
 from numlookup.server.http import Frontend
+from numlookup.server.metrics import MetricsListener, Sources
 from numlookup.server.tls import ensure_self_signed, server_context
 from numlookup.service.auth import Authenticator
 from numlookup.service.cache import MemoryCache, TtlTable
 from numlookup.service.pipeline import Blocks, LookupService, Resolver
 from numlookup.service.portability import PortabilityResolver
+from numlookup.service.portability_pg import PostgresPortabilityResolver
 from numlookup.service.records import Recorder
 from numlookup.shared.resp import RedisAddress, RedisConnection
 from numlookup.shared.state import SharedState
 from numlookup.store import Store, open_store
+from numlookup.store.base import Account, BlockRule, Versions
+from numlookup.store.postgres import SERVING_CONNECT_TIMEOUT, PostgresStore
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 10.0
 GC_THRESHOLDS = (100_000, 50, 1000)
+
+
+@dataclass
+class _Changes:
+    versions: Versions
+    accounts: list[Account] | None = None
+    blocks: list[BlockRule] | None = None
+    portability: bool = False
 
 
 class Server:
@@ -43,9 +57,23 @@ class Server:
             where = "PostgreSQL" if config.database.url else str(path)
             log.info("new database in %s (demo data: %s)", where, config.seed_demo)
         self.versions = self.store.versions()
-        self.portability = PortabilityResolver(self.store)
+        # PostgreSQL is asked off the event loop, always from this one thread.
+        self._store_executor = (
+            ThreadPoolExecutor(1, thread_name_prefix="numlookup-store")
+            if config.database.url
+            else None
+        )
+        self.portability: PortabilityResolver | PostgresPortabilityResolver
+        if config.database.url is not None:
+            url = config.database.url
+            # Ported numbers are asked on threads of its own, never on the event loop.
+            self.portability = PostgresPortabilityResolver(
+                lambda: PostgresStore(url, migrate=False, connect_timeout=SERVING_CONNECT_TIMEOUT)
+            )
+        else:
+            self.portability = PortabilityResolver(self.store)
         self.recorder = Recorder(
-            lambda: open_store(path, url=config.database.url),
+            self._records_store,
             flush_interval=config.records.flush_interval,
             batch_size=config.records.batch_size,
             spill_path=config.var_dir / "unwritten-records.jsonl",
@@ -75,9 +103,18 @@ class Server:
             max_concurrent=config.auth.max_concurrent_verifications,
         )
         self.frontend = Frontend(self.authenticator, self.service, config.server)
+        self.metrics = MetricsListener(self._metric_sources())
         self.listeners: list[asyncio.base_events.Server] = []
         self.bound: dict[str, str] = {}
         self._stop = asyncio.Event()
+
+    def _records_store(self) -> Store:
+        """The record writer's store; on PostgreSQL opened again after each lost connection,
+        without the migration check (the server's start did it)."""
+        url = self.config.database.url
+        if url is not None:
+            return PostgresStore(url, migrate=False)
+        return open_store(self.config.database_path)
 
     def _shared_state(self, ttl: TtlTable) -> SharedState | None:
         settings = self.config.cache
@@ -98,6 +135,22 @@ class Server:
         state.set_generation("portability", self.versions.portability)
         return state
 
+    def _metric_sources(self) -> Sources:
+        shared = self.shared
+        return Sources(
+            lookups=lambda: dict(self.service.answered),
+            local_fallbacks=lambda: self.service.local_fallbacks,
+            redis_up=lambda: None if shared is None else shared.up,
+            database_up=lambda: (
+                self.recorder.database_up and getattr(self.portability, "database_up", True)
+            ),
+            records_written=lambda: self.recorder.written,
+            records_held=lambda: self.recorder.held,
+            cache_entries=lambda: len(self.cache),
+            connections=lambda: len(self.frontend.connections),
+            ongoing=lambda: sum(self.service.ongoing.values()),
+        )
+
     def _redis_state(self, up: bool) -> None:
         assert self.shared is not None
         where = self.shared.connection.address
@@ -108,20 +161,44 @@ class Server:
                 "redis %s: unreachable; answering from this server's own cache and counts", where
             )
 
-    def reload(self) -> None:
-        """Pick up accounts, rules and portability data changed by the CLI."""
+    def _read_changes(self) -> _Changes:
+        """What the CLI changed since the last look (on PostgreSQL: on a thread)."""
         versions = self.store.versions()
+        changes = _Changes(versions)
         if versions.accounts != self.versions.accounts:
-            self.authenticator.replace_accounts(self.store.list_accounts())
-            self.service.blocks = Blocks(self.store.list_blocks())
-            log.info("accounts and block rules reloaded")
+            changes.accounts = self.store.list_accounts()
+            changes.blocks = self.store.list_blocks()
         if versions.portability != self.versions.portability:
             self.portability.reload()
+            changes.portability = True
+        return changes
+
+    def _apply(self, changes: _Changes) -> None:
+        if changes.accounts is not None and changes.blocks is not None:
+            self.authenticator.replace_accounts(changes.accounts)
+            self.service.blocks = Blocks(changes.blocks)
+            log.info("accounts and block rules reloaded")
+        if changes.portability:
             self.cache.clear("portability")
             if self.shared is not None:
-                self.shared.set_generation("portability", versions.portability)
+                self.shared.set_generation("portability", changes.versions.portability)
             log.info("portability data changed: ranges reloaded, cache cleared")
-        self.versions = versions
+        self.versions = changes.versions
+
+    async def reload(self) -> None:
+        """Pick up accounts, rules and portability data changed by the CLI.
+
+        A PostgreSQL server may be slow or gone: it is asked on a thread, so the
+        event loop never waits for it, and until it answers the server goes on
+        with the accounts and data it knew last. A local SQLite file is asked
+        in place.
+        """
+        if self._store_executor is None:
+            changes = self._read_changes()
+        else:
+            loop = asyncio.get_running_loop()
+            changes = await loop.run_in_executor(self._store_executor, self._read_changes)
+        self._apply(changes)
 
     async def _listen(self, name: str, where: Listen, tls: bool) -> None:
         loop = asyncio.get_running_loop()
@@ -155,9 +232,9 @@ class Server:
         while True:
             await asyncio.sleep(self.config.reload_interval)
             try:
-                self.reload()
+                await self.reload()
             except Exception as exc:
-                log.error("reload failed: %s", exc)
+                log.error("reload failed (going on with what was loaded before): %s", exc)
 
     def stop(self) -> None:
         self._stop.set()
@@ -172,7 +249,11 @@ class Server:
             await self._listen("http", settings.http, tls=False)
         if settings.https is not None:
             await self._listen("https", settings.https, tls=True)
+        if settings.metrics is not None:
+            self.bound["metrics"] = self.metrics.start(settings.metrics)
         self.recorder.start()
+        if isinstance(self.portability, PostgresPortabilityResolver):
+            self.portability.start()
         if self.shared is not None:
             # Usually connected before the listeners announce; if not, lookups go
             # the local way until it is.
@@ -209,7 +290,12 @@ class Server:
         await asyncio.gather(*background, return_exceptions=True)
         if self.shared is not None:
             await self.shared.connection.close()
+        if isinstance(self.portability, PostgresPortabilityResolver):
+            await self.portability.close()
+        self.metrics.close()
         await self.recorder.close()
+        if self._store_executor is not None:
+            self._store_executor.shutdown(wait=True)
         self.store.close()
         log.info("stopped; %d lookup records written", self.recorder.written)
 

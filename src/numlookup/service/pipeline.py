@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Protocol
 
@@ -96,6 +97,10 @@ class LookupService:
         self.recorder = recorder
         self.blocks = blocks or Blocks()
         self.shared = shared
+        # For the metrics: answers by (result, source), and lookups that went the
+        # local way because Redis was unreachable.
+        self.answered: Counter[tuple[str, str]] = Counter()
+        self.local_fallbacks = 0
         self.ongoing: dict[str, int] = {}
         self._inflight: dict[tuple[str, str], asyncio.Future[Outcome]] = {}
         self._ranges: dict[tuple[str, ...], PrefixSet] = {}
@@ -133,8 +138,10 @@ class LookupService:
             self._record(account, _raw_msisdn(query), outcome, "none", started)
             return outcome
         shared = self.shared
-        if shared is not None and shared.up:
-            return self._lookup_shared(shared, account, msisdn, nocache, started)
+        if shared is not None:
+            if shared.up:
+                return self._lookup_shared(shared, account, msisdn, nocache, started)
+            self.local_fallbacks += 1
         return self._lookup_local(account, msisdn, nocache, started)
 
     def _lookup_local(
@@ -163,6 +170,7 @@ class LookupService:
                 username, limit, account.service, None if nocache else msisdn
             )
         except SharedStoreError:
+            self.local_fallbacks += 1
             return await _settled(self._lookup_local(account, msisdn, nocache, started))
         if ongoing >= limit:
             return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
@@ -281,6 +289,7 @@ class LookupService:
         self, account: Account, msisdn: str, outcome: Outcome, source: str, started: float
     ) -> None:
         latency_us = int((time.perf_counter() - started) * 1e6)
+        self.answered[outcome.result.name, source] += 1
         if self.recorder is not None:
             self.recorder.add(
                 LookupRecord(
