@@ -194,6 +194,46 @@ def test_a_repeated_msisdn_changes_nothing(store: Store, monkeypatch: pytest.Mon
     assert store.replace_ported(rows[:2]) == 2  # nothing left behind in the way
 
 
+def test_rows_out_of_key_order(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Chunks that do not come after the rows loaded so far wait aside and join
+    # in key order at the end; numbers of several lengths sort as numbers.
+    small_chunks(monkeypatch, 7)
+    numbers = [str(46708100000 + n * 37 % 1000) for n in range(200)]
+    numbers += [str(4915112300000 + n) for n in range(50)] + [
+        str(1425260000 + n) for n in range(50)
+    ]
+    rows = [(m, ("24001", "24008", "26202")[n % 3]) for n, m in enumerate(numbers)]
+    rows = rows[150:] + rows[::-1][150:]  # a sorted run, then the rest backwards
+    assert store.replace_ported(iter(rows)) == 300
+    assert store.portability_counts() == (300, 0)
+    assert all(store.ported_lookup(m) == plmn for m, plmn in rows)
+    ranges = [(str(4670 + n), "24001") for n in range(30)][::-1]
+    assert store.replace_ranges(ranges) == 30
+    assert store.list_ranges() == sorted(ranges)
+
+
+def test_a_repeat_among_rows_out_of_order_changes_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_chunks(monkeypatch, 3)
+    store.replace_ported([("46708100200", "24004")])
+    version = store.versions()
+    rows = [(str(46708100300 + n), "24001") for n in range(10)]
+    with pytest.raises(StoreError, match=r"(?i)unique|duplicate"):
+        store.replace_ported(rows[5:] + rows[:5] + [rows[7]])
+    assert store.ported_lookup("46708100200") == "24004"
+    assert store.ported_lookup("46708100300") is None
+    assert store.versions() == version
+    assert store.replace_ported(rows) == 10
+
+
+def test_values_with_characters_to_escape(store: Store) -> None:
+    # Import files give digits only; the store takes any text as it is.
+    rows = [("46708100200", 'a"b'), ("46708100300", "c\\d"), ("46708100400", "e\tf")]
+    assert store.replace_ported(rows) == 3
+    assert [store.ported_lookup(m) for m, _ in rows] == [p for _, p in rows]
+
+
 def test_an_error_from_the_rows_changes_nothing(store: Store) -> None:
     store.replace_ported([("46708100200", "24004")])
 

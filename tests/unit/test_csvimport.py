@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from numlookup.errors import DataImportError
-from numlookup.store import sqlite
+from numlookup.numbers import msisdn
+from numlookup.store import csvimport, sqlite
 from numlookup.store.csvimport import (
     apply_delta,
     check_file,
@@ -182,18 +187,21 @@ def test_undecodable_bytes_make_a_bad_row(store: SqliteStore, tmp_path: Path) ->
     assert [line for line, _ in caught.value.rows] == [2]
 
 
+@pytest.mark.parametrize("quoted", [False, True])
 def test_progress_is_reported_in_bytes(
-    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quoted: bool
 ) -> None:
-    from numlookup.store import csvimport
-
+    # A block at a time on the fast path; PROGRESS_EVERY rows where the csv module reads.
+    monkeypatch.setattr(csvimport, "BLOCK_BYTES", 100)
     monkeypatch.setattr(csvimport, "PROGRESS_EVERY", 10)
-    path = write(tmp_path, "".join(f"4670810{n:04d},24008\n" for n in range(35)))
+    row = '"4670810{:04d}",24008\n' if quoted else "4670810{:04d},24008\n"
+    path = write(tmp_path, "".join(row.format(n) for n in range(35)))
     calls: list[tuple[int, int]] = []
     import_ported(store, path, progress=lambda done, total: calls.append((done, total)))
     size = path.stat().st_size
-    assert len(calls) == 4
+    assert len(calls) >= 4
     assert all(total == size for _, total in calls)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
     assert calls[-1] == (size, size)
 
 
@@ -262,3 +270,164 @@ def test_delta_with_bad_rows_applies_nothing_unless_skip_bad(
     assert result.bad == ((3, "msisdn 'x' is not digits"),)
     assert store.ported_lookup("46708100200") is None
     assert store.ported_lookup("46708100300") == "24001"
+
+
+# ------------------------------------------------------------- fast path
+#
+# A clean block is taken whole by one regular expression; every other block
+# goes through the csv module row by row. The csv path is the oracle: both
+# must find the same rows, the same bad lines, the same line numbers.
+
+
+def _digit_strings(length: int) -> list[str]:
+    """A few digit strings of a length: all 0s, all 9s, and a mix."""
+    if length == 0:
+        return [""]
+    mixed = ("1234567890" * 2)[:length]
+    return sorted({"0" * length, "9" * length, mixed})
+
+
+@pytest.mark.parametrize("kind", ["ported", "ranges"])
+def test_the_clean_row_pattern_is_the_key_check(kind: str) -> None:
+    scan_kind = csvimport._KINDS[kind]
+    codes = sorted(set(msisdn.NSN_LENGTHS) | {"0", "3", "4", "80", "999", "2999"})
+    for code in codes:
+        for rest in range(msisdn.MAX_DIGITS + 3 - len(code)):
+            for digits in _digit_strings(rest):
+                key = code + digits
+                line = f"{key},24008\n"
+                matched = scan_kind.clean_row.findall(line) == [(key, "24008")]
+                assert matched == scan_kind.is_valid(key), key
+                plus = scan_kind.clean_row.findall(f"+{key},24008\r\n")
+                assert (plus == [(key, "24008")]) == scan_kind.is_valid(key), key
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("46708100200,24008\n+46708100300,24001\r\n", True),
+        ("46708100200,24008", True),  # no line end at the end of the file
+        ("46708100200,24008\r", True),
+        ("46708100200,2400\n", False),
+        ("46708100200,2400800\n", False),
+        ("46708100200,24008,\n", False),
+        ("46708100200 ,24008\n", False),
+        ("46708100200;24008\n", False),
+        ("++46708100200,24008\n", False),
+        ('"46708100200",24008\n', False),
+        ("\uff14\uff16708100200,24008\n", False),  # full-width digits
+        ("46708100200,24008\r\r\n", False),
+        ("46708100200,24008\r46708100300,24008\n", False),  # a CR line end: two lines
+        ("46708100200,24008\n\n", False),
+    ],
+)
+def test_which_blocks_are_taken_whole(text: str, whole: bool) -> None:
+    rows = csvimport._PORTED.clean_row.findall(text)
+    lines = text.count("\n") + (text[-1:] != "\n")
+    assert (len(rows) == lines) == whole
+
+
+_ROWS = st.one_of(
+    st.sampled_from(
+        [
+            "46708100200,24004",
+            "46708100300,24001",
+            "+46708100400,24008",
+            "4915112345678,26202",
+            "14252601234,311480",
+            " 46708100500 , 24001",
+            "46708100600,24099",
+            "46708100700,2400",
+            "467081,24001",
+            "99912345678,24001",
+            "46708100800,24001,x",
+            "46708100900",
+            "",
+            " ",
+            "msisdn,mccmnc",
+            '"46708101000",24008',
+            '"4670810\n1100",24008',
+            "46708100200,24008",  # a repeat of the first row
+            "4670810\udcff1200,24001",  # stands for an undecodable byte
+        ]
+    ),
+    st.integers(46708200000, 46708200099).map(lambda n: f"{n},24008"),
+)
+
+
+def _write_rows(path: Path, rows: list[str], newline: str) -> None:
+    text = newline.join(rows) + newline
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+
+
+def _scan(path: Path, *, dedupe: bool, strict: bool) -> tuple[list[tuple[str, str]], object]:
+    scan = csvimport._Scan(path, csvimport._PORTED, dedupe=dedupe, strict=strict, progress=None)
+    try:
+        return list(scan.rows()), scan.bad
+    except DataImportError as exc:
+        return [], ("error", exc.rows)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(_ROWS, max_size=40),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    block=st.sampled_from([16, 64, 300, 1 << 20]),
+    dedupe=st.booleans(),
+    strict=st.booleans(),
+)
+def test_the_fast_path_agrees_with_the_csv_module(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[str],
+    newline: str,
+    block: int,
+    dedupe: bool,
+    strict: bool,
+) -> None:
+    path = tmp_path_factory.mktemp("fast") / "data.csv"
+    _write_rows(path, rows, newline)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(csvimport, "BLOCK_BYTES", block)
+        patch.setattr(csvimport, "MAX_LINE_BYTES", 4 * block)
+        fast = _scan(path, dedupe=dedupe, strict=strict)
+        # The oracle: the whole file through the csv module, one row at a time.
+        never = re.compile(r"(?!)")
+        patch.setattr(csvimport, "_PORTED", replace(csvimport._PORTED, clean_row=never))
+        patch.setattr(csvimport, "BLOCK_BYTES", 1 << 30)
+        slow = _scan(path, dedupe=dedupe, strict=strict)
+    assert fast == slow
+
+
+def test_a_big_clean_file_is_read_in_blocks(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csvimport, "BLOCK_BYTES", 1000)
+    monkeypatch.setattr(sqlite, "LOAD_CHUNK", 700)
+    path = write(
+        tmp_path, "msisdn,mccmnc\n" + "".join(f"4670820{n:04d},24008\n" for n in range(5000))
+    )
+    assert import_ported(store, path).imported == 5000
+    assert store.ported_lookup("46708200000") == "24008"
+    assert store.ported_lookup("46708204999") == "24008"
+    path.write_text(path.read_text() + "46708201234,24001\n")
+    with pytest.raises(DataImportError) as caught:
+        import_ported(store, path)
+    assert caught.value.rows == [(5002, "msisdn 46708201234 repeats line 1236")]
+
+
+def test_cr_line_ends_only(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No line feed at all: after MAX_LINE_BYTES the rest is left to the csv module.
+    monkeypatch.setattr(csvimport, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(csvimport, "MAX_LINE_BYTES", 256)
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"msisdn,mccmnc\r" + b"".join(b"467082%05d,24008\r" % n for n in range(100)))
+    assert import_ported(store, path).imported == 100
+    assert store.ported_lookup("46708200099") == "24008"
+
+
+def test_repeats_are_found_with_the_scratch_database(tmp_path: Path) -> None:
+    assert sqlite.repeated_keys([]) == {}
+    pairs = [("46708100200", 1), ("46708100300", 2), ("46708100200", 5), ("46708100200", 9)]
+    assert sqlite.repeated_keys(pairs) == {5: 1, 9: 1}

@@ -6,13 +6,14 @@ The Store methods are tested on both engines in tests/store/test_store.py.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from numlookup.errors import StoreError
-from numlookup.store import open_store
+from numlookup.store import open_store, sqlite
 from numlookup.store.base import Store
 from numlookup.store.sqlite import SqliteStore, statements
 
@@ -69,3 +70,25 @@ def test_migration_statements_keep_triggers_whole() -> None:
     assert found[1].startswith("CREATE TRIGGER") and found[1].endswith("END;")
     with pytest.raises(StoreError, match="inside a statement"):
         list(statements("CREATE TABLE t (a)\n"))
+
+
+# ------------------------------------------------------------- bulk load
+
+
+def test_a_failed_load_stops_reading_and_leaves_no_thread(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "LOAD_CHUNK", 10)
+    read = 0
+
+    def rows() -> Iterator[tuple[str, str]]:
+        nonlocal read
+        for n in range(100_000):
+            read += 1
+            yield str(46708100000 + (n if n != 25 else 24)), "24001"  # a repeat in chunk 3
+
+    with pytest.raises(StoreError, match="UNIQUE"):
+        store.replace_ported(rows())
+    assert read < 1000  # the reading thread stopped soon after the failure
+    assert not [t for t in threading.enumerate() if t.name == "numlookup-load"]
+    assert store.replace_ported([("46708100200", "24004")]) == 1

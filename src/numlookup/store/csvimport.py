@@ -22,29 +22,44 @@ and the bad ones returned.
 A daily delta file (`action,msisdn,mccmnc` rows: port-in, port-out, return)
 changes the ported numbers in place instead: see read_delta and apply_delta.
 
-The file is read once, straight into the store's replacement table; nothing is
-held per row. Only when the store refuses a repeated msisdn (or the file has bad
-rows) is it read again, remembering every msisdn, to name the repeated lines.
+The file is read once, a block at a time, straight into the store's
+replacement table; nothing is held per row. A block of clean rows (no header,
+spaces, quotes or bad rows) is checked and split by one regular expression; any
+other block goes through the csv module row by row. Only when the store refuses
+a repeated msisdn (or the file has bad rows) is it read again to name the
+repeated lines: ranges remembering every prefix, ported numbers through an
+on-disk scratch database, so that memory stays bounded whatever the file's size.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import os
-from collections.abc import Callable, Iterator
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from numlookup.errors import DataImportError, StoreError
 from numlookup.numbers import e212, msisdn
 from numlookup.store.base import Store
+from numlookup.store.sqlite import repeated_keys
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 Progress = Callable[[int, int], None]
 """Called now and then while a file is read, with (bytes read, file size)."""
 
-PROGRESS_EVERY = 1 << 16  # rows between progress calls
+BLOCK_BYTES = 1 << 20  # read and checked at a time; progress is reported after each
+MAX_LINE_BYTES = 4 * BLOCK_BYTES  # longer without a line feed: the rest goes to the csv module
+PROGRESS_EVERY = 1 << 16  # rows between progress calls where the csv module reads the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +103,76 @@ def is_range_prefix(prefix: str) -> bool:
     )
 
 
+# ---------------------------------------------------------------- patterns
+#
+# The fast path checks a whole block of the file with one regular expression:
+# a line of a clean file, `msisdn,mccmnc` or `+msisdn,mccmnc`, ending in LF or
+# CRLF, whose msisdn is a possible E.164 number (or, for ranges, a prefix that
+# starts with an assigned country code). The expression is built from the same
+# table as msisdn.is_possible, country codes nested digit by digit so that the
+# engine tries one branch per digit; the tests hold it to is_possible and
+# is_range_prefix for every country code and length.
+
+
+def _digit_runs(lengths: Iterable[int]) -> str:
+    """A pattern of ASCII digits of one of `lengths`: `[0-9]{6,10}|[0-9]{12}`."""
+    runs: list[list[int]] = []
+    for n in sorted(set(lengths)):
+        if runs and runs[-1][1] == n - 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return "|".join(f"[0-9]{{{a}}}" if a == b else f"[0-9]{{{a},{b}}}" for a, b in runs)
+
+
+def _code_trie(tails: dict[str, str]) -> str:
+    """Country codes (a prefix-free set, E.164 §6.2), each followed by its own tail pattern."""
+    branches: dict[str, dict[str, str]] = {}
+    for code, tail in tails.items():
+        branches.setdefault(code[0], {})[code[1:]] = tail
+    parts = []
+    for digit, rest in sorted(branches.items()):
+        if "" in rest:  # the code ends with this digit
+            parts.append(f"{digit}(?:{rest['']})")
+        else:
+            parts.append(digit + _code_trie(rest))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def _possible_number_pattern() -> str:
+    """msisdn.is_possible as a pattern: a country code, then one of its national lengths."""
+    tails = {}
+    for code, lengths in msisdn.NSN_LENGTHS.items():
+        fitting = [n for n in lengths if len(code) + n <= msisdn.MAX_DIGITS]
+        if fitting:
+            tails[code] = _digit_runs(fitting)
+    return _code_trie(tails)
+
+
+def _range_prefix_pattern() -> str:
+    """is_range_prefix as a pattern: 1-15 digits that start with a country code."""
+    codes = _code_trie(dict.fromkeys(msisdn.NSN_LENGTHS, ""))
+    return f"(?=[0-9]{{1,{msisdn.MAX_DIGITS}}},){codes}[0-9]*"
+
+
+def _row_pattern(key: str) -> re.Pattern[str]:
+    """A clean line: the key (group 1, without `+`) and a 5- or 6-digit MCC+MNC (group 2)."""
+    return re.compile(rf"^\+?({key}),([0-9]{{5,6}})\r?$", re.MULTILINE)
+
+
 @dataclass(frozen=True, slots=True)
 class _Kind:
     name: str  # "ported" or "ranges"
     key: str  # the first column's name
     is_valid: Callable[[str], bool]
+    clean_row: re.Pattern[str]  # the fast path's line (see above)
     dedupe_always: bool  # small files: remember every key on the first pass
 
 
-_PORTED = _Kind("ported", "msisdn", msisdn.is_possible, dedupe_always=False)
-_RANGES = _Kind("ranges", "prefix", is_range_prefix, dedupe_always=True)
+_PORTED = _Kind(
+    "ported", "msisdn", msisdn.is_possible, _row_pattern(_possible_number_pattern()), False
+)
+_RANGES = _Kind("ranges", "prefix", is_range_prefix, _row_pattern(_range_prefix_pattern()), True)
 _KINDS = {kind.name: kind for kind in (_PORTED, _RANGES)}
 
 
@@ -123,9 +198,21 @@ def _plmn_problem(plmn: str) -> str:
 
 # -------------------------------------------------------------------- scan
 
+Batch = tuple[Sequence[int], list[tuple[str, str]]]
+"""The line numbers (increasing) of some good rows, and the rows."""
+
 
 class _Scan:
-    """One pass over a file: yields the good rows, collects the bad ones."""
+    """One pass over a file: yields the good rows, collects the bad ones.
+
+    The file is read a block at a time (BLOCK_BYTES, cut after a line end). A
+    block whose every line is clean (see the patterns above) and whose MCC+MNCs
+    are all known is taken whole: one findall gives its rows, in C. Any other
+    block (a header, blank lines, spaces, bad rows) goes through the csv module
+    row by row. A block of that kind with a double quote in it hands the rest of
+    the file to the csv module, since a quoted field may run over a line end and
+    so over the block's end.
+    """
 
     def __init__(
         self,
@@ -138,11 +225,18 @@ class _Scan:
     ) -> None:
         self.path = path
         self.kind = kind
-        self.dedupe = dedupe  # remember every key to report repeats (memory: ~100 B/row)
+        # Report a key given twice. Ranges: every key kept in memory (files of
+        # thousands of rows). Ported numbers: an extra pass first finds the
+        # repeated lines with bounded memory (see _repeated_lines).
+        self.dedupe = dedupe
         self.strict = strict  # raise DataImportError at the end if any row was bad
         self.progress = progress
         self.bad: list[tuple[int, str]] = []
         self.repeats = 0  # rows whose key an earlier row has
+        self.opened = False  # the file has been opened (the scan has started)
+        self._give_up = strict and not dedupe
+        self._started = False  # a row that is not blank was seen: no header after it
+        self._plmns: set[str] = set()  # MCC+MNCs found in the E.212 table so far
 
     def rows(self) -> Iterator[tuple[str, str]]:
         """The good rows; OSError if the file cannot be read.
@@ -151,61 +245,176 @@ class _Scan:
         raises DataImportError; without dedupe, the scan stops at that row
         (the caller reads again with dedupe to list every bad row).
         """
-        # utf-8-sig: a byte-order mark some spreadsheets write is dropped.
-        # errors=replace: undecodable bytes make a bad row, not a crash.
-        with open(self.path, "rb") as raw:
-            fh = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-            yield from self._rows(fh, raw)
+        seen: dict[str, int] | None = None
+        repeated: dict[int, int] = {}
+        if self.dedupe:
+            if self.kind.dedupe_always:
+                seen = {}
+            else:
+                repeated = _repeated_lines(self.path, self.kind, self.progress)
+        marks = sorted(repeated)
+        for lines, batch in self.batches():
+            if seen is not None:
+                batch = self._first_of_each(lines, batch, seen)
+            elif marks and bisect_left(marks, lines[0]) != bisect_right(marks, lines[-1]):
+                batch = self._drop_repeats(lines, batch, repeated)
+            if not (self.strict and self.bad):
+                yield from batch
+        # Repeats are found after the other problems of their batch.
+        self.bad.sort(key=itemgetter(0))
         if self.strict and self.bad:
             raise DataImportError(self.bad)
 
-    def _rows(self, fh: io.TextIOWrapper, raw: BinaryIO) -> Iterator[tuple[str, str]]:
-        total = os.fstat(raw.fileno()).st_size
+    def _first_of_each(
+        self, lines: Sequence[int], batch: list[tuple[str, str]], seen: dict[str, int]
+    ) -> list[tuple[str, str]]:
+        kept = []
+        for line, row in zip(lines, batch, strict=True):
+            first = seen.setdefault(row[0], line)
+            if first == line:
+                kept.append(row)
+            else:
+                self._repeat(line, row[0], first)
+        return kept
+
+    def _drop_repeats(
+        self, lines: Sequence[int], batch: list[tuple[str, str]], repeated: dict[int, int]
+    ) -> list[tuple[str, str]]:
+        kept = []
+        for line, row in zip(lines, batch, strict=True):
+            first = repeated.get(line)
+            if first is None:
+                kept.append(row)
+            else:
+                self._repeat(line, row[0], first)
+        return kept
+
+    def _repeat(self, line: int, key: str, first: int) -> None:
+        self.repeats += 1
+        self.bad.append((line, f"{self.kind.key} {key} repeats line {first}"))
+
+    def batches(self) -> Iterator[Batch]:
+        """The good rows of the file, a block at a time, with their line numbers.
+
+        Repeated keys are not looked for here (see rows()).
+        """
+        with open(self.path, "rb") as raw:
+            self.opened = True
+            yield from self._batches(raw)
+        if self.progress is not None:
+            self.progress(self._size, self._size)
+
+    def _batches(self, raw: BinaryIO) -> Iterator[Batch]:
+        self._size = total = os.fstat(raw.fileno()).st_size
         progress = self.progress
+        clean_row = self.kind.clean_row
+        line = 0  # lines before `start`
+        start = 0  # file offset of `data`
+        data = b""
+        at_end = False
+        while True:
+            if not at_end:
+                more = raw.read(BLOCK_BYTES)
+                if start == 0 and not data and more.startswith(codecs.BOM_UTF8):
+                    more = more[len(codecs.BOM_UTF8) :]  # some spreadsheets write one
+                    start = len(codecs.BOM_UTF8)
+                at_end = not more
+                data = data + more if data else more
+            if at_end and not data:
+                return
+            cut = len(data) if at_end else data.rfind(b"\n") + 1
+            if cut == 0:  # no line end yet
+                if len(data) > MAX_LINE_BYTES:  # a very long line, or CR line ends only
+                    yield from self._rest(raw, start, line)
+                    return
+                continue
+            block, data = data[:cut], data[cut:]
+            # errors=replace: undecodable bytes make a bad row, not a crash.
+            text = block.decode("utf-8", "replace")
+            rows: list[tuple[str, str]] = clean_row.findall(text)
+            count = text.count("\n") + (text[-1] != "\n")
+            if len(rows) == count and self._all_known(rows):
+                self._started = True
+                lines: Sequence[int] = range(line + 1, line + 1 + count)
+            elif '"' in text:
+                yield from self._rest(raw, start, line)
+                return
+            else:
+                reader = csv.reader(io.StringIO(text, newline=""))
+                lines, rows, _ = self._careful(reader, line)
+                count = reader.line_num
+            if rows:
+                yield lines, rows
+            if self._give_up and self.bad:
+                return
+            line += count
+            start += cut
+            if progress is not None and start < total:
+                progress(start, total)
+
+    def _rest(self, raw: BinaryIO, start: int, line: int) -> Iterator[Batch]:
+        """The file from byte `start` (line `line` + 1) to its end, through the csv module."""
+        raw.seek(start)
+        # utf-8-sig: a byte-order mark some spreadsheets write is dropped.
+        encoding = "utf-8-sig" if start == 0 else "utf-8"
+        fh = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+        try:
+            reader = csv.reader(fh)
+            while True:
+                lines, rows, read = self._careful(reader, line, PROGRESS_EVERY)
+                if rows:
+                    yield lines, rows
+                if (self._give_up and self.bad) or read < PROGRESS_EVERY:
+                    return
+                if self.progress is not None:
+                    self.progress(raw.tell(), self._size)
+        finally:
+            fh.detach()  # `raw` is closed by its owner
+
+    def _careful(
+        self, reader: CsvReader, base: int, limit: int | None = None
+    ) -> tuple[list[int], list[tuple[str, str]], int]:
+        """Up to `limit` rows of a csv reader one at a time: (lines, good rows, rows read)."""
         is_valid = self.kind.is_valid
-        strict, bad = self.strict, self.bad
-        give_up = strict and not self.dedupe
-        known_plmns: set[str] = set()
-        seen: dict[str, int] | None = {} if self.dedupe else None
-        reader = csv.reader(fh)
-        blank = 0
-        for count, row in enumerate(reader, 1):
-            if progress is not None and not count % PROGRESS_EVERY:
-                progress(raw.tell(), total)
+        known = self._plmns
+        lines: list[int] = []
+        good: list[tuple[str, str]] = []
+        read = 0
+        for row in reader if limit is None else itertools.islice(reader, limit):
+            read += 1
             if len(row) == 2:
-                # The fast path: two clean cells.
                 key, plmn = row
                 if key[:1] == "+":
                     key = key[1:]
-                good = is_valid(key) and (plmn in known_plmns or _known(plmn, known_plmns))
+                ok = is_valid(key) and (plmn in known or _known(plmn, known))
             else:
-                good = False
-            if not good:
+                ok = False
+            if not ok:
                 # Everything else: blank lines, a header, spaces around cells, bad rows.
                 if not row or (len(row) == 1 and not row[0].strip()):
-                    blank += 1
                     continue
-                if count == blank + 1 and not row[0].strip().lstrip("+").isdigit():
+                if not self._started and not row[0].strip().lstrip("+").isdigit():
+                    self._started = True
                     continue  # the header
+                self._started = True
                 problem = self._problem(row)
                 if problem is not None:
-                    bad.append((reader.line_num, problem))
-                    if give_up:
-                        return
+                    self.bad.append((base + reader.line_num, problem))
+                    if self._give_up:
+                        break
                     continue
                 key, plmn = (cell.strip() for cell in row)
                 key = key.removeprefix("+")
-            if seen is not None:
-                line = reader.line_num
-                first = seen.setdefault(key, line)
-                if first != line:
-                    self.repeats += 1
-                    bad.append((line, f"{self.kind.key} {key} repeats line {first}"))
-                    continue
-            if not (strict and bad):
-                yield key, plmn
-        if progress is not None:
-            progress(total, total)
+            self._started = True
+            lines.append(base + reader.line_num)
+            good.append((key, plmn))
+        return lines, good, read
+
+    def _all_known(self, rows: list[tuple[str, str]]) -> bool:
+        """Every MCC+MNC of `rows` is in the E.212 table."""
+        known = self._plmns
+        plmns = set(map(itemgetter(1), rows))
+        return plmns <= known or all(_known(plmn, known) for plmn in plmns - known)
 
     def _problem(self, row: list[str]) -> str | None:
         """What is wrong with a row, or None when it is good once its cells are stripped."""
@@ -228,6 +437,19 @@ def _known(plmn: str, known: set[str]) -> bool:
     return False
 
 
+def _repeated_lines(path: Path, kind: _Kind, progress: Progress | None) -> dict[int, int]:
+    """{line: the earlier line with the same key} of the good rows of a file.
+
+    The keys go through an on-disk scratch database (sqlite.repeated_keys), so
+    that a file of 100 million numbers is checked in bounded memory.
+    """
+    scan = _Scan(path, kind, dedupe=False, strict=False, progress=progress)
+    pairs = itertools.chain.from_iterable(
+        zip(map(itemgetter(0), batch), lines, strict=True) for lines, batch in scan.batches()
+    )
+    return repeated_keys(pairs)
+
+
 def _import(
     store: Store, path: Path, kind: _Kind, skip_bad: bool, progress: Progress | None
 ) -> ImportResult:
@@ -236,10 +458,10 @@ def _import(
     try:
         count = replace(scan.rows())
     except (StoreError, DataImportError):
-        if scan.dedupe:
-            raise
+        if scan.dedupe or not scan.opened:
+            raise  # nothing more to find in the file (another import running, ...)
         # The store refused a repeated msisdn, or there were bad rows and the
-        # list should name repeats too: read again, remembering every msisdn.
+        # list should name repeats too: read again, looking for repeats.
         careful = _Scan(path, kind, dedupe=True, strict=False, progress=progress)
         if skip_bad:
             count = replace(careful.rows())

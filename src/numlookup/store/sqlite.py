@@ -11,10 +11,12 @@ Schema changes are the numbered files in `migrations/` (`0001_initial.sql`,
 schema once.
 
 Portability data is replaced whole. `replace_ported` loads the rows into a
-fresh `ported_next` table in chunks (each chunk sorted first: a B-tree built in
-key order is several times faster to fill than one built at random), then one
-short transaction renames `ported` away, renames `ported_next` to `ported` and
-bumps `portability_version`. Readers see the old set whole, then the new set
+fresh `ported_next` table in chunks, one short transaction each (each chunk
+sorted first: a B-tree built in key order is several times faster to fill than
+one built at random; a chunk that does not come after the ones before waits in
+a scratch database and joins, sorted, at the end), then one short transaction
+renames `ported` away, renames `ported_next` to `ported` and bumps
+`portability_version`. Readers see the old set whole, then the new set
 whole. The old table is dropped after the swap, outside it. A lock file beside
 the database lets one replacement run at a time; a table left over by a crash
 is dropped by the next replacement. A daily delta (`apply_ported_delta`)
@@ -25,15 +27,19 @@ sqlite3 errors are translated into numlookup.errors.StoreError here.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import queue
 import sqlite3
 import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from numlookup.errors import AccountExists, AccountNotFound, StoreError
 from numlookup.numbers.msisdn import MAX_DIGITS
@@ -47,9 +53,10 @@ BUSY_TIMEOUT_MS = 10_000  # a writer waits this long for another writer's transa
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # the WAL file is truncated back to this after a checkpoint
 CACHE_KIB = 64 * 1024  # page cache of a connection: the ported B-tree's upper levels stay in it
 MMAP_BYTES = 1 << 30  # read the file through mmap: a ported look-up on 10M rows 4.7 -> 3.3 µs
-LOAD_CACHE_KIB = 256 * 1024  # page cache while a replacement table is filled
-LOAD_CHUNK = 500_000  # rows sorted and committed together while a replacement is filled
-LOAD_GROUP = 100  # rows per INSERT statement: one bind-and-step per 100 rows, not per row
+LOAD_CACHE_KIB = 16 * 1024  # page cache while a replacement table is filled (in key order)
+LOAD_CHUNK = 50_000  # rows sorted and committed together while a replacement is filled
+LOAD_AHEAD = 2  # chunks made ready by the reading thread while one is inserted
+LOAD_GROUP = 100  # rows per INSERT statement when a chunk cannot go as JSON
 RECORDS_GROUP = 50  # lookup records per INSERT statement (8 columns: 400 parameters)
 
 # --------------------------------------------------------------------- SQL
@@ -95,13 +102,16 @@ SQL_RANGES_NEXT_CREATE = (
 class _Table:
     """The statements that replace one portability table (`ported` or `ranges`)."""
 
-    def __init__(self, name: str, create_next: str) -> None:
+    def __init__(self, name: str, create_next: str, *, numeric: bool) -> None:
         self.name = name
+        self.numeric = numeric  # keys are integers (digits without a leading zero), else text
         self.drop_leftovers = (
             f"DROP TABLE IF EXISTS {name}_next",
             f"DROP TABLE IF EXISTS {name}_old",
         )
         self.create_next = create_next
+        # A chunk as one JSON object {"key":"plmn",...}: one statement, one bind.
+        self.insert_json = f"INSERT INTO {name}_next SELECT key, value FROM json_each(?)"
         self.insert_group = f"INSERT INTO {name}_next VALUES " + ", ".join(["(?, ?)"] * LOAD_GROUP)
         self.insert_one = f"INSERT INTO {name}_next VALUES (?, ?)"
         self.swap = (
@@ -125,8 +135,8 @@ SQL_PORTED_DELTA_DONE = (
     "UPDATE meta SET value = value + 1 WHERE key = 'portability_version'",
 )
 
-PORTED = _Table("ported", SQL_PORTED_NEXT_CREATE)
-RANGES = _Table("ranges", SQL_RANGES_NEXT_CREATE)
+PORTED = _Table("ported", SQL_PORTED_NEXT_CREATE, numeric=True)
+RANGES = _Table("ranges", SQL_RANGES_NEXT_CREATE, numeric=False)
 
 SQL_INSERT_RECORD = (
     "INSERT INTO records (time, account, msisdn, result, imsi, location, source, latency_us)"
@@ -149,6 +159,23 @@ PRAGMAS = (
     f"PRAGMA cache_size = -{CACHE_KIB}",
     f"PRAGMA mmap_size = {MMAP_BYTES}",
     f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}",
+)
+
+# Scratch databases: private temporary files (SQLite's temporary directory), for
+# an import file's repeated keys and for rows that came out of key order.
+SCRATCH_CACHE_KIB = 64 * 1024  # their page cache; a sort spills to disk beyond it
+SQL_LATE_CREATE = "CREATE TABLE late (key TEXT NOT NULL, plmn TEXT NOT NULL)"
+SQL_LATE_INSERT_JSON = "INSERT INTO late SELECT key, value FROM json_each(?)"
+SQL_LATE_INSERT = "INSERT INTO late VALUES (?, ?)"
+SQL_LATE_SORTED = "SELECT key, plmn FROM late ORDER BY key"
+SQL_LATE_SORTED_NUMERIC = "SELECT key, plmn FROM late ORDER BY length(key), key"
+SQL_REPEATS_CREATE = "CREATE TABLE keys (key INTEGER NOT NULL, line INTEGER NOT NULL)"
+SQL_REPEATS_INSERT = "INSERT INTO keys VALUES (?, ?)"
+SQL_REPEATS_INDEX = "CREATE INDEX keys_key ON keys (key, line)"
+SQL_REPEATS = (
+    "SELECT k.line, f.first FROM"
+    " (SELECT key, min(line) AS first FROM keys GROUP BY key HAVING count(*) > 1) AS f"
+    " JOIN keys AS k ON k.key = f.key AND k.line > f.first"
 )
 
 # --------------------------------------------------------------- migrations
@@ -181,6 +208,169 @@ def statements(script: str) -> Iterator[str]:
     )
     if rest:
         raise StoreError(f"migration ends inside a statement: {rest[:60]!r}")
+
+
+def repeated_keys(pairs: Iterable[tuple[str | int, int]]) -> dict[int, int]:
+    """{line: the first line with the same key} for each (key, line) whose key came before.
+
+    For checking an import file too large to remember its keys in memory: the
+    pairs go into a private temporary database (on disk in SQLite's temporary
+    directory, deleted when closed), whose page cache bounds the memory used.
+    Keys are E.164 digits (they are stored as integers); lines increase.
+    """
+    with _translated("find repeated keys"):
+        conn = _scratch()
+        try:
+            conn.execute(SQL_REPEATS_CREATE)
+            conn.execute("BEGIN")
+            conn.executemany(SQL_REPEATS_INSERT, pairs)
+            conn.execute(SQL_REPEATS_INDEX)
+            found = dict(conn.execute(SQL_REPEATS).fetchall())
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+    return found
+
+
+def _scratch() -> sqlite3.Connection:
+    """A connection to a new private temporary database, deleted when it is closed."""
+    conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA cache_size = -{SCRATCH_CACHE_KIB}")
+    return conn
+
+
+class _Chunk(NamedTuple):
+    """A chunk of a replacement, ready to insert."""
+
+    size: int
+    low: tuple[int, str]  # its first and last key in the table's order (_order)
+    high: tuple[int, str]
+    rows: str | list[tuple[str, str]]  # one JSON object {"key":"plmn",...}, or the rows
+
+
+def _order(key: str, numeric: bool) -> tuple[int, str]:
+    """A key's place in its table: integers by length then digits (no leading zeros), text as is."""
+    return (len(key), key) if numeric else (0, key)
+
+
+def _numeric_order(row: tuple[str, str]) -> tuple[int, str]:
+    return len(row[0]), row[0]
+
+
+def _prepare(chunk: list[tuple[str, str]], numeric: bool) -> _Chunk:
+    """Sort a chunk into key order and turn it into one JSON text.
+
+    Key order appends to the B-tree's right edge instead of splitting pages all
+    over it (sorting a chunk already in order is a linear scan). The JSON text
+    is made by joins, in C; values that would need escaping in JSON (or a row
+    that is not a pair) keep the rows, for plain INSERTs.
+    """
+    chunk.sort()
+    if numeric and len(set(map(len, map(itemgetter(0), chunk)))) > 1:
+        chunk.sort(key=_numeric_order)  # text order is not number order across lengths
+    low, high = _order(chunk[0][0], numeric), _order(chunk[-1][0], numeric)
+    try:
+        text = '{"' + '","'.join(map('":"'.join, chunk)) + '"}'
+    except TypeError:  # not strings
+        return _Chunk(len(chunk), low, high, chunk)
+    if text.count('"') != 4 * len(chunk) or "\\" in text or not text.isprintable():
+        return _Chunk(len(chunk), low, high, chunk)
+    return _Chunk(len(chunk), low, high, text)
+
+
+class _Late:
+    """Chunks that came out of key order, kept in a scratch database, read back sorted.
+
+    Inserted where they belong, they would dirty pages all over a B-tree of
+    100 million rows, each chunk a few thousand of them; SQLite sorts them on
+    disk instead, and they join the replacement table in key order at the end.
+    """
+
+    def __init__(self, numeric: bool) -> None:
+        self._conn = _scratch()
+        self._conn.execute(SQL_LATE_CREATE)
+        self._sorted = SQL_LATE_SORTED_NUMERIC if numeric else SQL_LATE_SORTED
+
+    def add(self, chunk: _Chunk) -> None:
+        conn = self._conn
+        conn.execute("BEGIN")
+        if isinstance(chunk.rows, str):
+            conn.execute(SQL_LATE_INSERT_JSON, (chunk.rows,))
+        else:
+            conn.executemany(SQL_LATE_INSERT, chunk.rows)
+        conn.execute("COMMIT")
+
+    def rows(self) -> Iterator[tuple[str, str]]:
+        """The rows in key order."""
+        cursor = self._conn.execute(self._sorted)
+        while batch := cursor.fetchmany(LOAD_CHUNK):
+            yield from batch
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+class _Ahead(Generic[_T, _R]):
+    """`make` of each chunk of `items`, made in a thread of its own a few chunks ahead.
+
+    Iterate in a `with` block: leaving it (also on an error) stops the thread
+    and waits for it. An exception raised by `items` or `make` is raised by
+    the iteration.
+    """
+
+    _END = object()
+
+    def __init__(self, items: Iterable[_T], size: int, make: Callable[[list[_T]], _R]) -> None:
+        self._items = items
+        self._size = size
+        self._make = make
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=LOAD_AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="numlookup-load", daemon=True)
+
+    def __enter__(self) -> Iterator[_R]:
+        self._thread.start()
+        return self._results()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # it may be waiting to put a chunk
+            with suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _results(self) -> Iterator[_R]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+
+    def _run(self) -> None:
+        try:
+            items = iter(self._items)
+            while not self._stop.is_set() and (chunk := list(itertools.islice(items, self._size))):
+                self._put(self._make(chunk))
+            self._put(self._END)
+        except BaseException as exc:  # handed over to the iterating thread
+            self._put(_Failure(exc))
+
+    def _put(self, item: object) -> None:
+        while not self._stop.is_set():
+            with suppress(queue.Full):
+                self._queue.put(item, timeout=0.05)
+                return
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 # -------------------------------------------------------------------- store
@@ -458,25 +648,51 @@ class SqliteStore:
         return count
 
     def _fill(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
-        """Insert `rows` into the `_next` table, a sorted chunk per transaction."""
-        rows = iter(rows)
-        width = 2 * LOAD_GROUP
+        """Insert `rows` into the `_next` table, a sorted chunk per transaction.
+
+        A thread of its own reads `rows` and makes each chunk ready (sorted, as
+        one JSON text) while this one inserts the chunk before: sqlite3 lets go
+        of the GIL while a statement runs, so reading the file (Python) and
+        filling the B-tree (SQLite) use two CPUs. A chunk whose keys do not all
+        come after those inserted so far waits in a scratch database (_Late).
+        """
+        prepare = functools.partial(_prepare, numeric=table.numeric)
         count = 0
-        while chunk := list(itertools.islice(rows, LOAD_CHUNK)):
-            # Key order: appends to the B-tree's right edge instead of splitting
-            # pages all over it. Sorting a chunk already in order is a linear scan.
-            chunk.sort()
-            flat = list(itertools.chain.from_iterable(chunk))
-            whole = len(flat) - len(flat) % width
-            with self._write() as conn:
-                # zip(*[it] * n) groups the flat values n at a time, all in C.
-                conn.executemany(
-                    table.insert_group, zip(*[iter(flat[:whole])] * width, strict=True)
-                )
-                if whole < len(flat):
-                    conn.executemany(table.insert_one, chunk[whole // 2 :])
-            count += len(chunk)
+        last: tuple[int, str] | None = None  # the highest key in `_next`
+        late: _Late | None = None
+        try:
+            with _Ahead(rows, LOAD_CHUNK, prepare) as chunks:
+                for chunk in chunks:
+                    if last is None or chunk.low > last:
+                        self._insert(table, chunk)
+                        last = chunk.high
+                    else:
+                        if late is None:
+                            late = _Late(table.numeric)
+                        late.add(chunk)
+                    count += chunk.size
+            if late is not None:
+                with _Ahead(late.rows(), LOAD_CHUNK, prepare) as chunks:
+                    for chunk in chunks:
+                        self._insert(table, chunk)
+        finally:
+            if late is not None:
+                late.close()
         return count
+
+    def _insert(self, table: _Table, chunk: _Chunk) -> None:
+        with self._write() as conn:
+            if isinstance(chunk.rows, str):
+                conn.execute(table.insert_json, (chunk.rows,))
+                return
+            # Values JSON cannot carry as they are: LOAD_GROUP rows per statement.
+            flat = list(itertools.chain.from_iterable(chunk.rows))
+            width = 2 * LOAD_GROUP
+            whole = len(flat) - len(flat) % width
+            # zip(*[it] * n) groups the flat values n at a time, all in C.
+            conn.executemany(table.insert_group, zip(*[iter(flat[:whole])] * width, strict=True))
+            if whole < len(flat):
+                conn.executemany(table.insert_one, chunk.rows[whole // 2 :])
 
     # Lookup records ----------------------------------------------------------
 
