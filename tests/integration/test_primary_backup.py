@@ -113,16 +113,22 @@ def test_a_lookup_cached_through_one_server_is_a_hit_on_the_other(
     assert sorted(row["source"] for row in rows) == ["cache", "database"]
 
 
+def add_realtime_account(pair: tuple[ServerProcess, ServerProcess], name: str, limit: int) -> None:
+    """A realtime account allowed `limit` ongoing lookups, known to both servers."""
+    added = pair[0].cli(
+        "account", "add", name, "--password", "pw", "--service", "realtime",
+        "--max-ongoing", str(limit),
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    for server in pair:
+        server.wait_for("/lookup?msisdn=46708100100&nocache", SLOW_OK, name, "pw")
+
+
 def test_the_ongoing_limit_holds_across_both_servers(
     pair: tuple[ServerProcess, ServerProcess], redis_server: RedisServer
 ) -> None:
     primary, backup = pair
-    added = primary.cli(
-        "account", "add", "rt2", "--password", "pw", "--service", "realtime", "--max-ongoing", "2"
-    )
-    assert added.returncode == 0, added.stderr
-    for server in pair:
-        server.wait_for("/lookup?msisdn=46708100100&nocache", SLOW_OK, "rt2", "pw")
+    add_realtime_account(pair, "rt2", 2)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         slow = [pool.submit(primary.get, SLOW, "rt2", "pw") for _ in range(2)]
         wait_for_leases(redis_server, "rt2", 2)
@@ -150,12 +156,7 @@ def test_a_killed_server_does_not_hold_places_forever(
     pair: tuple[ServerProcess, ServerProcess], redis_server: RedisServer
 ) -> None:
     primary, backup = pair
-    added = primary.cli(
-        "account", "add", "rt1", "--password", "pw", "--service", "realtime", "--max-ongoing", "1"
-    )
-    assert added.returncode == 0, added.stderr
-    for server in pair:
-        server.wait_for("/lookup?msisdn=46708100100&nocache", SLOW_OK, "rt1", "pw")
+    add_realtime_account(pair, "rt1", 1)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         held = pool.submit(primary.get, SLOW, "rt1", "pw")
         wait_for_leases(redis_server, "rt1", 1)

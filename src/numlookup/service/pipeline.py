@@ -150,15 +150,11 @@ class LookupService:
         """Ongoing counts and cache of this server alone (no Redis, or Redis down)."""
         if self.ongoing.get(account.username, 0) >= account.max_ongoing:
             return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
-        if not nocache:
-            hit = self.cache.get(account.service, msisdn)
-            if hit is not None:
-                self._record(account, msisdn, hit, "cache", started)
-                return hit
-        resolver = self._resolver(account)
-        if resolver is None:
-            return self._refuse(account, msisdn, ResultCode.SYSTEM_FAILURE, started)
-        return self._resolve(account, msisdn, resolver, started, None)
+        hit = None if nocache else self.cache.get(account.service, msisdn)
+        found = self._hit_or_resolver(account, msisdn, hit, started)
+        if isinstance(found, Outcome):
+            return found
+        return self._resolve(account, msisdn, found, started, None)
 
     async def _lookup_shared(
         self, shared: SharedState, account: Account, msisdn: str, nocache: bool, started: float
@@ -174,12 +170,9 @@ class LookupService:
             return await _settled(self._lookup_local(account, msisdn, nocache, started))
         if ongoing >= limit:
             return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
-        if hit is not None:
-            self._record(account, msisdn, hit, "cache", started)
-            return hit
-        resolver = self._resolver(account)
-        if resolver is None:
-            return self._refuse(account, msisdn, ResultCode.SYSTEM_FAILURE, started)
+        resolver = self._hit_or_resolver(account, msisdn, hit, started)
+        if isinstance(resolver, Outcome):
+            return resolver
         lease = None
         if resolver.counts_as_ongoing:
             try:
@@ -192,10 +185,17 @@ class LookupService:
                     return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
         return await _settled(self._resolve(account, msisdn, resolver, started, lease))
 
-    def _resolver(self, account: Account) -> Resolver | None:
+    def _hit_or_resolver(
+        self, account: Account, msisdn: str, hit: Outcome | None, started: float
+    ) -> Outcome | Resolver:
+        """The cached answer, or else the resolver to ask (SYSTEM_FAILURE if none)."""
+        if hit is not None:
+            self._record(account, msisdn, hit, "cache", started)
+            return hit
         resolver = self.resolvers.get(account.service)
         if resolver is None:
             log.error("no resolver for service %r (account %s)", account.service, account.username)
+            return self._refuse(account, msisdn, ResultCode.SYSTEM_FAILURE, started)
         return resolver
 
     def _refuse(self, account: Account, msisdn: str, code: ResultCode, started: float) -> Outcome:
