@@ -92,3 +92,16 @@ def test_a_failed_load_stops_reading_and_leaves_no_thread(
     assert read < 1000  # the reading thread stopped soon after the failure
     assert not [t for t in threading.enumerate() if t.name == "numlookup-load"]
     assert store.replace_ported([("46708100200", "24004")]) == 1
+
+
+def test_the_load_settings_are_put_back(store: SqliteStore) -> None:
+    def settings() -> list[object]:
+        return [store._conn.execute(f"PRAGMA {name}").fetchone()[0] for name in sqlite.LOAD_PRAGMAS]
+
+    before = settings()
+    assert before[:2] == [-sqlite.CACHE_KIB, sqlite.MMAP_BYTES]
+    store.replace_ported([("46708100200", "24004")])
+    assert settings() == before
+    store._conn.execute("PRAGMA secure_delete = FAST")
+    store.replace_ranges([("46", "24001")])
+    assert settings()[2] == 2  # FAST
