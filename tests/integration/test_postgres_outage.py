@@ -46,7 +46,8 @@ def test_postgresql_stopped_and_started_again_loses_no_lookup_record(
 ) -> None:
     database = own_postgres_server
     url = database.create_database("numlookup")
-    server = ServerProcess(tmp_path / "var", env={"NUMLOOKUP_DATABASE_URL": url}).start()
+    env = {"NUMLOOKUP_DATABASE_URL": url, "NUMLOOKUP_SERVER_METRICS": "127.0.0.1:0"}
+    server = ServerProcess(tmp_path / "var", env=env).start()
     made: list[tuple[str, str]] = []  # (msisdn, result) of every lookup, as answered
     numbers = iter(range(46708100100, 46708109999))  # each lookup a number of its own
 
@@ -71,6 +72,10 @@ def test_postgresql_stopped_and_started_again_loses_no_lookup_record(
             assert lookup(str(next(numbers))) == FAILURE
         assert server.proc is not None and server.proc.poll() is None
         wait_for_log(server, "database unreachable: ")  # the records are held
+        metrics = server.scrape()
+        assert metrics["numlookup_database_up"] == 0
+        assert metrics["numlookup_records_held"] >= 1
+        assert metrics["numlookup_lookups_total{result=SYSTEM_FAILURE,source=database}"] == 5
         for _ in range(3):  # and lookups go on meanwhile
             assert lookup(str(next(numbers))) == FAILURE
 
@@ -82,6 +87,8 @@ def test_postgresql_stopped_and_started_again_loses_no_lookup_record(
         for _ in range(5):
             assert lookup(str(next(numbers))) == OK
         wait_for_log(server, "database back: ")
+        wait_for_log(server, " records delivered")  # the record writer's own "back"
+        assert server.scrape()["numlookup_database_up"] == 1
 
         expected = Counter(made)
         assert sum(expected.values()) == len(made)
