@@ -27,7 +27,6 @@ sqlite3 errors are translated into numlookup.errors.StoreError here.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import queue
 import sqlite3
@@ -164,7 +163,7 @@ PRAGMAS = (
 
 # Scratch databases: private temporary files (SQLite's temporary directory), for
 # an import file's repeated keys and for rows that came out of key order.
-SCRATCH_CACHE_KIB = 64 * 1024  # their page cache; a sort spills to disk beyond it
+SCRATCH_CACHE_KIB = 32 * 1024  # their page cache; a sort spills to disk beyond it
 SQL_LATE_CREATE = "CREATE TABLE late (key TEXT NOT NULL, plmn TEXT NOT NULL)"
 SQL_LATE_INSERT_JSON = "INSERT INTO late SELECT key, value FROM json_each(?)"
 SQL_LATE_INSERT = "INSERT INTO late VALUES (?, ?)"
@@ -244,8 +243,7 @@ class _Chunk(NamedTuple):
     """A chunk of a replacement, ready to insert."""
 
     size: int
-    low: tuple[int, str]  # its first and last key in the table's order (_order)
-    high: tuple[int, str]
+    in_order: bool  # all its keys come after those of the in-order chunks before it
     rows: str | list[tuple[str, str]]  # one JSON object {"key":"plmn",...}, or the rows
 
 
@@ -258,25 +256,40 @@ def _numeric_order(row: tuple[str, str]) -> tuple[int, str]:
     return len(row[0]), row[0]
 
 
-def _prepare(chunk: list[tuple[str, str]], numeric: bool) -> _Chunk:
-    """Sort a chunk into key order and turn it into one JSON text.
+class _Prepare:
+    """Makes each chunk of a replacement ready to insert, the chunks in file order.
 
-    Key order appends to the B-tree's right edge instead of splitting pages all
-    over it (sorting a chunk already in order is a linear scan). The JSON text
-    is made by joins, in C; values that would need escaping in JSON (or a row
-    that is not a pair) keep the rows, for plain INSERTs.
+    A chunk whose keys all come after the highest key of the in-order chunks
+    so far is in order: sorted, it is appended at the B-tree's right edge
+    instead of splitting pages all over it (sorting a chunk already in order
+    is a linear scan). Any other chunk is left unsorted for the scratch
+    database, which sorts them all at once (_Late). The rows become one JSON
+    text, made by joins in C; values that would need escaping in JSON (or a
+    row that is not a pair) keep the rows, for plain INSERTs.
     """
-    chunk.sort()
-    if numeric and len(set(map(len, map(itemgetter(0), chunk)))) > 1:
-        chunk.sort(key=_numeric_order)  # text order is not number order across lengths
-    low, high = _order(chunk[0][0], numeric), _order(chunk[-1][0], numeric)
-    try:
-        text = '{"' + '","'.join(map('":"'.join, chunk)) + '"}'
-    except TypeError:  # not strings
-        return _Chunk(len(chunk), low, high, chunk)
-    if text.count('"') != 4 * len(chunk) or "\\" in text or not text.isprintable():
-        return _Chunk(len(chunk), low, high, chunk)
-    return _Chunk(len(chunk), low, high, text)
+
+    def __init__(self, numeric: bool) -> None:
+        self._numeric = numeric
+        self._last: tuple[int, str] | None = None  # the highest key in order so far
+
+    def __call__(self, chunk: list[tuple[str, str]]) -> _Chunk:
+        numeric, last = self._numeric, self._last
+        # A chunk that starts at or below `last` cannot be in order: no sort.
+        in_order = last is None or _order(chunk[0][0], numeric) > last
+        if in_order:
+            chunk.sort()
+            if numeric and len(set(map(len, map(itemgetter(0), chunk)))) > 1:
+                chunk.sort(key=_numeric_order)  # text order is not number order across lengths
+            in_order = last is None or _order(chunk[0][0], numeric) > last
+            if in_order:
+                self._last = _order(chunk[-1][0], numeric)
+        try:
+            text = '{"' + '","'.join(map('":"'.join, chunk)) + '"}'
+        except TypeError:  # not strings
+            return _Chunk(len(chunk), in_order, chunk)
+        if text.count('"') != 4 * len(chunk) or "\\" in text or not text.isprintable():
+            return _Chunk(len(chunk), in_order, chunk)
+        return _Chunk(len(chunk), in_order, text)
 
 
 class _Late:
@@ -668,23 +681,21 @@ class SqliteStore:
         filling the B-tree (SQLite) use two CPUs. A chunk whose keys do not all
         come after those inserted so far waits in a scratch database (_Late).
         """
-        prepare = functools.partial(_prepare, numeric=table.numeric)
         count = 0
-        last: tuple[int, str] | None = None  # the highest key in `_next`
         late: _Late | None = None
         try:
-            with _Ahead(rows, LOAD_CHUNK, prepare) as chunks:
+            with _Ahead(rows, LOAD_CHUNK, _Prepare(table.numeric)) as chunks:
                 for chunk in chunks:
-                    if last is None or chunk.low > last:
+                    if chunk.in_order:
                         self._insert(table, chunk)
-                        last = chunk.high
                     else:
                         if late is None:
                             late = _Late(table.numeric)
                         late.add(chunk)
                     count += chunk.size
             if late is not None:
-                with _Ahead(late.rows(), LOAD_CHUNK, prepare) as chunks:
+                # Sorted, so in order of each other; all go in, among the others.
+                with _Ahead(late.rows(), LOAD_CHUNK, _Prepare(table.numeric)) as chunks:
                     for chunk in chunks:
                         self._insert(table, chunk)
         finally:
