@@ -393,7 +393,10 @@ run_wrk() {
         echo "wall_ns $(( ns1 - ns0 ))"
         echo "server $(( server1 - server0 ))"
         echo "wrk $(( wrk1 - wrk0 ))"
-        echo "database $(( db1 - db0 ))"
+        if [[ $store == postgresql ]]; then
+            echo "database $(( db1 - db0 ))"
+            echo "database_cpu $PG_CPU"
+        fi
         if (( ${#idle0[@]} == 2 && ${#idle1[@]} == 2 )); then
             echo "server_cpu_idle $(( idle1[0] - idle0[0] ))"
             echo "wrk_cpu_idle $(( idle1[1] - idle0[1] ))"

@@ -183,9 +183,10 @@ def load_lookups(raw: Path) -> tuple[dict[str, dict[int, Lookup]], list[str]]:
             cpu_text = cpu_path.read_text()
             run = Run(**{**run.__dict__, **parse_cpu(cpu_text, run.requests)})
             fields = read_fields(cpu_path)
-            if fields.get("database") and fields.get("hz") and fields.get("wall_ns"):
+            if "database" in fields and fields.get("hz") and fields.get("wall_ns"):
                 wall_ticks = fields["wall_ns"] * fields["hz"] / 1e9
                 database = fields["database"] / wall_ticks
+                run = Run(**{**run.__dict__, "others_share": _others(fields, wall_ticks)})
         bad = re.search(r"^Unexpected bodies: (\d+)", text, re.M)
         mem_path = path.with_suffix(".mem")
         memory = read_memory(mem_path) if mem_path.exists() else {}
@@ -193,6 +194,17 @@ def load_lookups(raw: Path) -> tuple[dict[str, dict[int, Lookup]], list[str]]:
             run, int(bad[1]) if bad else 0, database, memory
         )
     return found, problems
+
+
+def _others(fields: dict[str, float], wall: float) -> float | None:
+    """The largest share of either CPU that neither its own process nor PostgreSQL took."""
+    on_cpu = int(fields.get("database_cpu", -1))
+    shares = []
+    for cpu, (idle, own) in enumerate((("server_cpu_idle", "server"), ("wrk_cpu_idle", "wrk"))):
+        if idle in fields:
+            used = fields.get(own, 0.0) + (fields["database"] if cpu == on_cpu else 0.0)
+            shares.append(max(0.0, wall - fields[idle] - used) / wall)
+    return max(shares) if shares else None
 
 
 def read_memory(path: Path) -> dict[str, int]:
