@@ -245,6 +245,10 @@ class _Scan:
         raises DataImportError; without dedupe, the scan stops at that row
         (the caller reads again with dedupe to list every bad row).
         """
+        # Rows are handed out by chain, in C, a block's list at a time.
+        return itertools.chain.from_iterable(self._good_batches())
+
+    def _good_batches(self) -> Iterator[list[tuple[str, str]]]:
         seen: dict[str, int] | None = None
         repeated: dict[int, int] = {}
         if self.dedupe:
@@ -259,7 +263,7 @@ class _Scan:
             elif marks and bisect_left(marks, lines[0]) != bisect_right(marks, lines[-1]):
                 batch = self._drop_repeats(lines, batch, repeated)
             if not (self.strict and self.bad):
-                yield from batch
+                yield batch
         # Repeats are found after the other problems of their batch.
         self.bad.sort(key=itemgetter(0))
         if self.strict and self.bad:
