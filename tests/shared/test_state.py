@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import pytest
+
+from numlookup.errors import SharedStoreError
 from numlookup.results import Outcome, ResultCode
 from numlookup.service.cache import TtlTable
 from numlookup.shared.resp import RedisAddress, RedisConnection
@@ -42,6 +45,14 @@ def run(
     asyncio.run(both())
 
 
+async def check(
+    state: SharedState, username: str, limit: int | None, service: str, msisdn: str | None
+) -> tuple[int, Outcome | None]:
+    reply = state.check(username, limit, service, msisdn)
+    await asyncio.wait([reply])
+    return state.checked(reply)
+
+
 async def settle(state: SharedState) -> None:
     """Fire-and-forget commands are written by now (one round trip after them)."""
     await state.connection.call("PING")
@@ -56,14 +67,14 @@ def test_encode_decode_round_trip() -> None:
 
 def test_a_put_on_one_server_is_a_hit_on_the_other(redis_server: RedisServer) -> None:
     async def scenario(one: SharedState, two: SharedState) -> None:
-        assert await two.check("alice", 5, "portability", "46708100100") == (0, None)
+        assert await check(two, "alice", 5, "portability", "46708100100") == (0, None)
         one.put("portability", "46708100100", OK)
         await settle(one)
-        assert await two.check("alice", 5, "portability", "46708100100") == (0, OK)
+        assert await check(two, "alice", 5, "portability", "46708100100") == (0, OK)
         # nocache: the cached value is not read.
-        assert await two.check("alice", 5, "portability", None) == (0, None)
+        assert await check(two, "alice", 5, "portability", None) == (0, None)
         # Another service does not see it.
-        assert await two.check("alice", 5, "realtime", "46708100100") == (0, None)
+        assert await check(two, "alice", 5, "realtime", "46708100100") == (0, None)
 
     run(redis_server, scenario)
     ttl_ms = redis_server.client().pttl("numlookup:cache:portability:0:46708100100")
@@ -76,7 +87,7 @@ def test_transient_outcome_ends_what_was_kept(redis_server: RedisServer) -> None
         two.put("portability", "4670", Outcome(ResultCode.SYSTEM_FAILURE))
         await settle(one)
         await settle(two)
-        assert await one.check("alice", 5, "portability", "4670") == (0, None)
+        assert await check(one, "alice", 5, "portability", "4670") == (0, None)
 
     run(redis_server, scenario)
 
@@ -86,11 +97,11 @@ def test_new_generation_misses_old_entries(redis_server: RedisServer) -> None:
         one.put("portability", "4670", OK)
         await settle(one)
         two.set_generation("portability", 7)
-        assert await two.check("alice", 5, "portability", "4670") == (0, None)
+        assert await check(two, "alice", 5, "portability", "4670") == (0, None)
         one.set_generation("portability", 7)
         one.put("portability", "4670", Outcome(ResultCode.UNKNOWN_SUBSCRIBER))
         await settle(one)
-        assert (await two.check("alice", 5, "portability", "4670"))[1] == Outcome(
+        assert (await check(two, "alice", 5, "portability", "4670"))[1] == Outcome(
             ResultCode.UNKNOWN_SUBSCRIBER
         )
 
@@ -101,7 +112,7 @@ def test_unreadable_value_is_a_miss(redis_server: RedisServer) -> None:
     redis_server.client().set("numlookup:cache:portability:0:4670", b"garbage")
 
     async def scenario(one: SharedState, two: SharedState) -> None:
-        assert await one.check("alice", 5, "portability", "4670") == (0, None)
+        assert await check(one, "alice", 5, "portability", "4670") == (0, None)
 
     run(redis_server, scenario)
 
@@ -116,12 +127,12 @@ def test_leases_count_across_servers(redis_server: RedisServer) -> None:
         # At the limit the cache is not even read.
         one.put("portability", "4670", OK)
         await settle(one)
-        assert await two.check("alice", 2, "portability", "4670") == (2, None)
+        assert await check(two, "alice", 2, "portability", "4670") == (2, None)
         # Other accounts are not affected.
         assert await two.acquire("bob", 2) is not None
         one.release("alice", first)
         await settle(one)
-        assert await two.check("alice", 2, "portability", "4670") == (1, OK)
+        assert await check(two, "alice", 2, "portability", "4670") == (1, OK)
         assert await two.acquire("alice", 2) is not None
 
     run(redis_server, scenario)
@@ -151,3 +162,29 @@ def test_leases_of_a_dead_server_expire(redis_server: RedisServer) -> None:
 
     run(redis_server, scenario, lease_seconds=0.3)
     assert redis_server.client().pttl("numlookup:ongoing:alice") <= 300
+
+
+def test_without_a_limit_only_the_cache_is_read(redis_server: RedisServer) -> None:
+    async def scenario(one: SharedState, two: SharedState) -> None:
+        assert await one.acquire("alice", 1) is not None
+        one.put("portability", "4670", OK)
+        await settle(one)
+        # An account whose lookups hold no lease: a plain GET, no count.
+        assert await check(two, "alice", None, "portability", "4670") == (0, OK)
+        assert await check(two, "alice", None, "portability", "4671") == (0, None)
+        assert await check(two, "alice", 1, "portability", "4670") == (1, None)
+
+    run(redis_server, scenario)
+
+
+def test_a_flushed_script_cache_costs_one_lookup(redis_server: RedisServer) -> None:
+    async def scenario(one: SharedState, two: SharedState) -> None:
+        one.put("portability", "4670", OK)
+        await settle(one)
+        redis_server.client().script_flush()
+        with pytest.raises(SharedStoreError, match="NOSCRIPT"):
+            await check(one, "alice", 5, "portability", "4670")
+        # From then on the script is sent whole (and so cached by Redis again).
+        assert await check(one, "alice", 5, "portability", "4670") == (0, OK)
+
+    run(redis_server, scenario)

@@ -267,13 +267,38 @@ class HttpConnection(asyncio.Protocol):
             return self._after_auth(account, query, connection)
         outcome = frontend.service.lookup(account, query)
         if isinstance(outcome, Outcome):
-            if connection:
-                return responses.ok(outcome.body(), date, connection)
-            data = frontend.ok_responses.get(outcome)
-            if data is None:
-                data = frontend.ok_responses[outcome] = responses.ok(outcome.body(), date)
-            return data
+            return self._ok(outcome, connection)
+        if isinstance(outcome, asyncio.Future):
+            return self._when_answered(outcome, connection)
         return self._after_lookup(outcome, connection)
+
+    def _ok(self, outcome: Outcome, connection: bytes) -> bytes:
+        frontend = self.frontend
+        if connection:
+            return responses.ok(outcome.body(), frontend.date, connection)
+        data = frontend.ok_responses.get(outcome)
+        if data is None:
+            data = frontend.ok_responses[outcome] = responses.ok(outcome.body(), frontend.date)
+        return data
+
+    def _when_answered(
+        self, pending: asyncio.Future[Outcome], connection: bytes
+    ) -> asyncio.Future[bytes]:
+        """The response to an answer that is a future (a callback: no task per request)."""
+        response: asyncio.Future[bytes] = pending.get_loop().create_future()
+
+        def answered(done: asyncio.Future[Outcome]) -> None:
+            if response.done():
+                return
+            if done.cancelled():
+                response.cancel()
+            elif (exc := done.exception()) is not None:
+                response.set_exception(exc)
+            else:
+                response.set_result(self._ok(done.result(), connection))
+
+        pending.add_done_callback(answered)
+        return response
 
     async def _after_auth(
         self, pending: Awaitable[Account | None], query: bytes, connection: bytes

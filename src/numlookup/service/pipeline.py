@@ -156,33 +156,79 @@ class LookupService:
             return found
         return self._resolve(account, msisdn, found, started, None)
 
-    async def _lookup_shared(
+    def _lookup_shared(
         self, shared: SharedState, account: Account, msisdn: str, nocache: bool, started: float
-    ) -> Outcome:
-        """Ongoing counts and cache shared by every server, in Redis."""
-        username, limit = account.username, account.max_ongoing
+    ) -> Outcome | Awaitable[Outcome]:
+        """Ongoing counts and cache shared by every server, in Redis.
+
+        One round trip reads both (only the cache for an account whose lookups
+        never count as ongoing); the reply is handled in a callback, so a cache
+        hit costs no task.
+        """
+        resolver = self.resolvers.get(account.service)
+        counted = resolver is not None and resolver.counts_as_ongoing
+        if nocache and not counted:
+            return self._after_check(shared, account, msisdn, None, started)
         try:
-            ongoing, hit = await shared.check(
-                username, limit, account.service, None if nocache else msisdn
+            reply = shared.check(
+                account.username,
+                account.max_ongoing if counted else None,
+                account.service,
+                None if nocache else msisdn,
             )
         except SharedStoreError:
             self.local_fallbacks += 1
-            return await _settled(self._lookup_local(account, msisdn, nocache, started))
-        if ongoing >= limit:
-            return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
-        resolver = self._hit_or_resolver(account, msisdn, hit, started)
-        if isinstance(resolver, Outcome):
-            return resolver
-        lease = None
-        if resolver.counts_as_ongoing:
+            return self._lookup_local(account, msisdn, nocache, started)
+        result: asyncio.Future[Outcome] = reply.get_loop().create_future()
+
+        def checked(reply: asyncio.Future[object]) -> None:
+            if result.done():
+                return
             try:
-                lease = await shared.acquire(username, limit)
+                ongoing, hit = shared.checked(reply)
             except SharedStoreError:
-                if self.ongoing.get(username, 0) >= limit:
-                    return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
-            else:
-                if lease is None:  # another server took the last place meanwhile
-                    return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
+                self.local_fallbacks += 1
+                _settle(result, self._lookup_local(account, msisdn, nocache, started))
+                return
+            if ongoing >= account.max_ongoing:
+                code = ResultCode.REQUEST_THROTTLED
+                result.set_result(self._refuse(account, msisdn, code, started))
+                return
+            _settle(result, self._after_check(shared, account, msisdn, hit, started))
+
+        reply.add_done_callback(checked)
+        return result
+
+    def _after_check(
+        self,
+        shared: SharedState,
+        account: Account,
+        msisdn: str,
+        hit: Outcome | None,
+        started: float,
+    ) -> Outcome | Awaitable[Outcome]:
+        found = self._hit_or_resolver(account, msisdn, hit, started)
+        if isinstance(found, Outcome):
+            return found
+        if found.counts_as_ongoing:
+            return self._leased(shared, account, msisdn, found, started)
+        return self._resolve(account, msisdn, found, started, None)
+
+    async def _leased(
+        self, shared: SharedState, account: Account, msisdn: str, resolver: Resolver, started: float
+    ) -> Outcome:
+        """A lookup that counts as ongoing: first a lease on one of the account's places."""
+        username, limit = account.username, account.max_ongoing
+        lease = None
+        try:
+            lease = await shared.acquire(username, limit)
+        except SharedStoreError:
+            self.local_fallbacks += 1
+            if self.ongoing.get(username, 0) >= limit:
+                return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
+        else:
+            if lease is None:  # another server took the last place meanwhile
+                return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
         return await _settled(self._resolve(account, msisdn, resolver, started, lease))
 
     def _hit_or_resolver(
@@ -317,6 +363,26 @@ class LookupService:
 
 async def _settled(answer: Outcome | Awaitable[Outcome]) -> Outcome:
     return answer if isinstance(answer, Outcome) else await answer
+
+
+def _settle(result: asyncio.Future[Outcome], answer: Outcome | Awaitable[Outcome]) -> None:
+    """Give `result` the answer, now or when it comes."""
+    if isinstance(answer, Outcome):
+        result.set_result(answer)
+        return
+    pending = asyncio.ensure_future(answer)
+
+    def copy(done: asyncio.Future[Outcome]) -> None:
+        if result.done():
+            return
+        if done.cancelled():
+            result.cancel()
+        elif (exc := done.exception()) is not None:
+            result.set_exception(exc)
+        else:
+            result.set_result(done.result())
+
+    pending.add_done_callback(copy)
 
 
 def _raw_msisdn(query: bytes) -> str:

@@ -22,6 +22,7 @@ layout has no hash tags. One Redis (with a replica and Sentinel, if wanted).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import secrets
@@ -126,14 +127,40 @@ class SharedState:
 
     # ------------------------------------------------------------- requests
 
-    async def check(
-        self, username: str, limit: int, service: str, msisdn: str | None
-    ) -> tuple[int, Outcome | None]:
-        """Ongoing requests of the account and, unless it is at its limit or `msisdn`
-        is None (nocache), the cached outcome."""
+    def check(
+        self, username: str, limit: int | None, service: str, msisdn: str | None
+    ) -> asyncio.Future[Any]:
+        """Send the question of a lookup; read the reply with `checked`.
+
+        `limit`: the account's limit of ongoing requests, or None for an account
+        whose lookups never hold a lease (a plain GET then, no script). `msisdn`
+        None (nocache): the cached outcome is not read. Raises SharedStoreError
+        when Redis is down. A future, not a coroutine: a cache hit costs one
+        callback, not a task.
+        """
+        if limit is None:
+            if msisdn is None:
+                raise ValueError("nothing to ask")
+            return self.connection.call("GET", self.cache_key(service, msisdn))
         cache_key = "" if msisdn is None else self.cache_key(service, msisdn)
-        reply = await self._eval(CHECK, (self.ongoing_key(username), cache_key), limit)
-        ongoing, value = int(reply[0]), reply[1]
+        keys = (self.ongoing_key(username), cache_key)
+        sha = self._sha.get(CHECK)
+        if sha is None:
+            return self.connection.call("EVAL", CHECK, 2, *keys, limit)
+        return self.connection.call("EVALSHA", sha, 2, *keys, limit)
+
+    def checked(self, reply: asyncio.Future[Any]) -> tuple[int, Outcome | None]:
+        """(ongoing requests, cached outcome or None) from a done `check` future."""
+        try:
+            answer = reply.result()
+        except SharedStoreError as exc:
+            if "NOSCRIPT" in str(exc):  # the script cache was flushed: send it whole
+                self._sha.pop(CHECK, None)
+            raise
+        if isinstance(answer, list):
+            ongoing, value = int(answer[0]), answer[1]
+        else:
+            ongoing, value = 0, answer
         if value is None:
             return ongoing, None
         decoded = self._decoded
