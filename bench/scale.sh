@@ -248,18 +248,21 @@ expect_count() {
     [[ $got == "$ROWS" ]] || die "$what holds $got rows, expected $ROWS"
 }
 
-import_sqlite() {
-    local round=$1 ref=$TMP/sqlite3-import.sqlite3
+import_numlookup_sqlite() {
     rm -rf "$SQLITE_VAR"
     mkdir -p "$SQLITE_VAR"
     NUMLOOKUP_VAR_DIR=$SQLITE_VAR NUMLOOKUP_DATABASE_PATH=$SQLITE_VAR/numlookup.sqlite3 \
-        measure numlookup-sqlite "$round" "$NUMLOOKUP" np import ported "$CSV"
+        measure numlookup-sqlite "$1" "$NUMLOOKUP" np import ported "$CSV"
     expect_count "numlookup's SQLite database" "$(NUMLOOKUP_VAR_DIR=$SQLITE_VAR \
         NUMLOOKUP_DATABASE_PATH=$SQLITE_VAR/numlookup.sqlite3 "$NUMLOOKUP" np stats \
         | awk '$1 == "ported" {print $3}')"
+}
+
+import_reference_sqlite() {
     # The same table and journal as numlookup's: WAL, synchronous NORMAL.
+    local ref=$TMP/sqlite3-import.sqlite3
     rm -f "$ref" "$ref-wal" "$ref-shm"
-    measure sqlite3-import "$round" sqlite3 "$ref" \
+    measure sqlite3-import "$1" sqlite3 "$ref" \
         "PRAGMA journal_mode = WAL" "PRAGMA synchronous = NORMAL" \
         "CREATE TABLE ported (msisdn INTEGER PRIMARY KEY, plmn TEXT NOT NULL)" \
         ".import --csv --skip 1 $CSV ported"
@@ -267,29 +270,36 @@ import_sqlite() {
     rm -f "$ref" "$ref-wal" "$ref-shm"
 }
 
-import_postgresql() {
-    local round=$1
+import_numlookup_postgresql() {
     "${PSQL[@]}" "$PG/postgres" -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB"
     NUMLOOKUP_VAR_DIR=$TMP/var-pg NUMLOOKUP_DATABASE_URL=$PG/$PG_DB \
-        measure numlookup-postgresql "$round" "$NUMLOOKUP" np import ported "$CSV"
+        measure numlookup-postgresql "$1" "$NUMLOOKUP" np import ported "$CSV"
     expect_count "numlookup's PostgreSQL database" \
         "$(psql -XAtq "$PG/$PG_DB" -c 'SELECT count(*) FROM ported')"
+}
+
+import_reference_postgresql() {
     # The same columns, COPY from the client as numlookup does, then the same key.
     "${PSQL[@]}" "$PG/postgres" -c "DROP DATABASE IF EXISTS copy_test" -c "CREATE DATABASE copy_test"
     "${PSQL[@]}" "$PG/copy_test" -c "CREATE TABLE ported (msisdn BIGINT NOT NULL, plmn TEXT NOT NULL)"
-    measure psql-copy "$round" "${PSQL[@]}" "$PG/copy_test" \
+    measure psql-copy "$1" "${PSQL[@]}" "$PG/copy_test" \
         -c "\\copy ported FROM '$CSV' WITH (FORMAT csv, HEADER true)"
-    measure psql-primary-key "$round" "${PSQL[@]}" "$PG/copy_test" \
+    measure psql-primary-key "$1" "${PSQL[@]}" "$PG/copy_test" \
         -c "SET maintenance_work_mem = '256MB'" -c "ALTER TABLE ported ADD PRIMARY KEY (msisdn)"
     expect_count "psql's table" "$(psql -XAtq "$PG/copy_test" -c 'SELECT count(*) FROM ported')"
     "${PSQL[@]}" "$PG/postgres" -c "DROP DATABASE copy_test"
 }
 
+# The imports take turns; every second round runs them in the reverse order, so
+# that none is always the one right after another's writes.
+IMPORTS=()
+for store in "${STORES[@]}"; do IMPORTS+=("numlookup_$store" "reference_$store"); done
 for (( round = 1; round <= IMPORT_ROUNDS; round++ )); do
-    # The engines take turns in a round; the second round swaps their order.
-    order=("${STORES[@]}")
-    (( round % 2 == 0 && ${#order[@]} == 2 )) && order=("${order[1]}" "${order[0]}")
-    for store in "${order[@]}"; do "import_$store" "$round"; done
+    if (( round % 2 )); then
+        for (( i = 0; i < ${#IMPORTS[@]}; i++ )); do "import_${IMPORTS[i]}" "$round"; done
+    else
+        for (( i = ${#IMPORTS[@]} - 1; i >= 0; i-- )); do "import_${IMPORTS[i]}" "$round"; done
+    fi
 done
 
 # ------------------------------------------------------------------ lookups
