@@ -97,6 +97,9 @@ class DatabaseConfig:
 class RecordsConfig:
     flush_interval: float = 0.5  # seconds between batched writes of lookup records
     batch_size: int = 5000  # a batch this large is written at once
+    # Records kept in memory while the database is unreachable; older ones go to
+    # var_dir/unwritten-records.jsonl, and all are delivered when it is back.
+    max_held: int = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,3 +446,8 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"server.{key}", "must be more than 0")
     if config.server.max_pipelined < 1:
         raise ConfigError("server.max_pipelined", "must be at least 1")
+    for key in ("batch_size", "max_held"):
+        if getattr(config.records, key) < 1:
+            raise ConfigError(f"records.{key}", "must be at least 1")
+    if config.records.flush_interval <= 0:
+        raise ConfigError("records.flush_interval", "must be more than 0")

@@ -62,6 +62,8 @@ def test_config_file_named_by_environment(tmp_path: Path) -> None:
         ("", {"NUMLOOKUP_CACHE_URL": "http://x"}, "cache.url"),
         ('[cache]\nurl = "redis://x"\nlease_seconds = 10\n', {}, "cache.lease_seconds"),
         ("[cache]\nredis_timeout = 0\n", {}, "cache.redis_timeout"),
+        ("[records]\nmax_held = 0\n", {}, "records.max_held"),
+        ("", {"NUMLOOKUP_RECORDS_FLUSH_INTERVAL": "0"}, "records.flush_interval"),
     ],
 )
 def test_bad_values_name_their_key(

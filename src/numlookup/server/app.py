@@ -76,6 +76,7 @@ class Server:
             self._records_store,
             flush_interval=config.records.flush_interval,
             batch_size=config.records.batch_size,
+            max_held=config.records.max_held,
             spill_path=config.var_dir / "unwritten-records.jsonl",
         )
         service_ttl = {"realtime": config.cache.realtime_ttl}
