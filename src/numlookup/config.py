@@ -49,7 +49,9 @@ class ServerConfig:
 
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
-    max_entries: int = 1_000_000  # this server's own cache (the only one without `url`)
+    # This server's own cache (the only one without `url`): ~230 bytes an entry,
+    # so the default costs ~60 MB at most.
+    max_entries: int = 250_000
     # redis://[:password@]host:port/db: the cache and ongoing-request counts shared by
     # every server; None: each server has its own.
     url: str | None = None
