@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 
 import pytest
 
@@ -161,3 +163,26 @@ def test_overdue_reply_closes_the_connection(redis_server: RedisServer) -> None:
             await other.close()
 
     asyncio.run(scenario())
+
+
+def test_unreachable_at_start_is_a_warning_once(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as placeholder:  # a port nobody listens on
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+
+        async def scenario() -> None:
+            conn = RedisConnection(
+                RedisAddress.from_url(f"redis://127.0.0.1:{port}"), reconnect_min=0.01
+            )
+            await conn.start(wait=0.3)  # several attempts meanwhile
+            try:
+                assert not conn.up
+            finally:
+                await conn.close()
+
+        with caplog.at_level(logging.DEBUG, logger="numlookup.shared.resp"):
+            asyncio.run(scenario())
+    attempts = [r for r in caplog.records if "cannot connect" in r.getMessage()]
+    assert len(attempts) >= 2
+    assert [r.levelno for r in attempts].count(logging.WARNING) == 1
+    assert attempts[0].levelno == logging.WARNING

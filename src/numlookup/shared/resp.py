@@ -185,16 +185,22 @@ class RedisConnection:
 
     async def _run(self) -> None:
         delay = self._reconnect_min
+        failing = False
         loop = asyncio.get_running_loop()
         while not self._closing:
             try:
                 await self._connect(loop)
             except (OSError, SharedStoreError, TimeoutError) as exc:
-                log.debug("redis %s: connect failed: %s", self.address, exc)
+                # Once per outage at WARNING (a wrong password or address shows
+                # at start-up too), then quietly until it works.
+                level = logging.DEBUG if failing else logging.WARNING
+                log.log(level, "redis %s: cannot connect: %s; retrying", self.address, exc)
+                failing = True
                 await self._pause(delay)
                 delay = min(delay * 2, self._reconnect_max)
                 continue
             delay = self._reconnect_min
+            failing = False
             self._set_ready(True)
             await self._watch()
             self._set_ready(False)
