@@ -54,6 +54,8 @@ LATE_SAMPLE=${LATE_BLOCK}99999
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 for pair in ROUNDS:BENCH_ROUNDS DURATION:BENCH_SECONDS DELAY_MS:BENCH_DELAY_MS \
     TARGET_RPS:BENCH_TARGET_RPS START_TIMEOUT:BENCH_START_TIMEOUT; do
@@ -121,12 +123,6 @@ TMP=$(mktemp -d /tmp/numlookup-realtime-bench.XXXXXX)
 PIDS=()      # hlr-sim and numlookup, stopped in stop_all (numlookup first)
 WRK_PID=''   # the wrk run in progress
 
-alive() {
-    local state
-    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
-    [[ -n $state && $state != Z ]]
-}
-
 # stop_pid PID: SIGTERM, up to 15 s, then SIGKILL.
 stop_pid() {
     local pid=$1 deadline=$(( SECONDS + 15 ))
@@ -162,24 +158,6 @@ trap cleanup EXIT
 trap 'say interrupted; exit 130' INT
 trap 'say terminated; exit 143' TERM
 
-fail_with_log() {
-    local what=$1 log
-    shift
-    for log in "$@"; do
-        [[ -s $log ]] && { printf -- '--- %s\n' "$log" >&2; tail -n 30 "$log" >&2; }
-    done
-    die "$what"
-}
-
-wait_port() {
-    local name=$1 pid=$2 port=$3 log=$4 deadline=$(( SECONDS + START_TIMEOUT ))
-    until (: <>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-        alive "$pid" || fail_with_log "$name exited before listening on port $port" "$log"
-        (( SECONDS < deadline )) || fail_with_log "$name not listening on port $port after ${START_TIMEOUT}s" "$log"
-        sleep 0.05
-    done
-}
-
 # wait_line NAME PID FILE PATTERN: until FILE has a line starting with PATTERN.
 wait_line() {
     local name=$1 pid=$2 file=$3 pattern=$4 deadline=$(( SECONDS + START_TIMEOUT ))
@@ -198,17 +176,6 @@ anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
 
 # CPU ticks (user + system, all threads) of a process.
 ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0; }
-
-# CPU ticks of the children this shell has waited for (wrk, once it has ended).
-reaped_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'; }
-
-idle_ticks() {
-    local cpu
-    for cpu in "${STAT_CPUS[@]}"; do
-        awk -v cpu="$cpu" '$1 == cpu {printf "%d ", $5 + $6}' /proc/stat
-    done
-    echo
-}
 
 rm -rf "$LAST"
 mkdir -p "$LAST/raw" "$LAST/logs" "$LAST/codec"

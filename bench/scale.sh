@@ -48,6 +48,8 @@ NUMLOOKUP=$ROOT/.venv/bin/numlookup
 
 say() { printf 'scale: %s\n' "$*" >&2; }
 die() { printf 'scale: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 for pair in ROWS:SCALE_ROWS ROUNDS:SCALE_ROUNDS DURATION:SCALE_SECONDS \
     CONNECTIONS:SCALE_CONNECTIONS IMPORT_ROUNDS:SCALE_IMPORT_ROUNDS \
@@ -112,14 +114,6 @@ PG_PID=''        # its postmaster
 CHILD=''         # the measured command or wrk run in progress
 LOAD=''          # wrk running in the background during a replacement
 
-alive() {
-    local state
-    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
-    [[ -n $state && $state != Z ]]
-}
-
-children() { cat /proc/"$1"/task/*/children 2>/dev/null || true; }
-
 # Send SIGTERM to each pid, wait up to 15 s for all, then SIGKILL what is left.
 terminate() {
     local pid deadline=$(( SECONDS + 15 ))
@@ -159,15 +153,6 @@ trap cleanup EXIT
 trap 'say interrupted; exit 130' INT
 trap 'say terminated; exit 143' TERM
 
-fail_with_log() {
-    local what=$1 log
-    shift
-    for log in "$@"; do
-        [[ -s $log ]] && { printf -- '--- %s\n' "$log" >&2; tail -n 30 "$log" >&2; }
-    done
-    die "$what"
-}
-
 # Run a command in the background and wait for it, so that Ctrl-C is handled at once.
 run_child() {
     "$@" &
@@ -176,18 +161,6 @@ run_child() {
     wait "$CHILD" || status=$?
     CHILD=''
     return "$status"
-}
-
-free_ports() {
-    "$PY" - "$1" <<'EOF'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks:
-    s.close()
-EOF
 }
 
 rm -rf "$LAST"
@@ -343,16 +316,6 @@ tree_ticks() {
         total=$(( total + ${ticks:-0} ))
     done
     echo "$total"
-}
-
-reaped_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'; }
-
-idle_ticks() {
-    local cpu
-    for cpu in "${STAT_CPUS[@]}"; do
-        awk -v cpu="$cpu" '$1 == cpu {printf "%d ", $5 + $6}' /proc/stat
-    done
-    echo
 }
 
 read -r SQLITE_PORT PG_PORT < <(free_ports 2)
