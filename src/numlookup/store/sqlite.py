@@ -1,4 +1,4 @@
-"""The SQLite store: every SQL statement of numlookup is in this module.
+"""The SQLite store: every SQL statement of numlookup is here or in store/sqlite_bulk.py.
 
 One `SqliteStore` is one connection. Use each from one thread at a time; the
 server opens one for its event loop thread and one for its record writer. The
@@ -14,12 +14,12 @@ Portability data is replaced whole. `replace_ported` loads the rows into a
 fresh `ported_next` table in chunks, one short transaction each (each chunk
 sorted first: a B-tree built in key order is several times faster to fill than
 one built at random; a chunk that does not come after the ones before waits in
-a scratch database and joins, sorted, at the end), then one short transaction
-renames `ported` away, renames `ported_next` to `ported` and bumps
-`portability_version`. Readers see the old set whole, then the new set
-whole. The old table is dropped after the swap, outside it. A lock file beside
-the database lets one replacement run at a time; a table left over by a crash
-is dropped by the next replacement. A daily delta (`apply_ported_delta`)
+a scratch database and joins, sorted, at the end; store/sqlite_bulk.py), then
+one short transaction renames `ported` away, renames `ported_next` to `ported`
+and bumps `portability_version`. Readers see the old set whole, then the new
+set whole. The old table is dropped after the swap, outside it. A lock file
+beside the database lets one replacement run at a time; a table left over by a
+crash is dropped by the next replacement. A daily delta (`apply_ported_delta`)
 changes `ported` in place instead, in one transaction under the same lock.
 
 sqlite3 errors are translated into numlookup.errors.StoreError here.
@@ -28,22 +28,23 @@ sqlite3 errors are translated into numlookup.errors.StoreError here.
 from __future__ import annotations
 
 import itertools
-import queue
 import sqlite3
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
-from operator import itemgetter
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any
 
 from numlookup.errors import AccountExists, AccountNotFound, StoreError
 from numlookup.numbers.msisdn import MAX_DIGITS
 from numlookup.store._rows import account_from_row, account_values
 from numlookup.store.base import Account, BlockRule, LookupRecord, Versions
+from numlookup.store.sqlite_bulk import PORTED, RANGES, Table, fill
+
+# csvimport and the tests find repeated keys through this module.
+from numlookup.store.sqlite_bulk import repeated_keys as repeated_keys
 
 if sys.platform != "win32":
     import fcntl
@@ -59,9 +60,7 @@ CACHE_KIB = 16 * 1024
 MMAP_BYTES = 0
 LOAD_CACHE_KIB = 16 * 1024  # page cache while a replacement table is filled (in key order)
 LOAD_CHUNK = 50_000  # rows sorted and committed together while a replacement is filled
-LOAD_AHEAD = 2  # chunks made ready by the reading thread while one is inserted
 LOAD_PRAGMAS = {"cache_size": -LOAD_CACHE_KIB, "mmap_size": 0, "secure_delete": "FAST"}
-LOAD_GROUP = 100  # rows per INSERT statement when a chunk cannot go as JSON
 RECORDS_GROUP = 50  # lookup records per INSERT statement (8 columns: 400 parameters)
 
 # --------------------------------------------------------------------- SQL
@@ -96,38 +95,6 @@ SQL_VERSIONS = (
     " (SELECT value FROM meta WHERE key = 'portability_version')"
 )
 
-# The replacement tables repeat the definitions of 0001_initial.sql; a
-# migration that changes `ported` or `ranges` changes these with it.
-SQL_PORTED_NEXT_CREATE = "CREATE TABLE ported_next (msisdn INTEGER PRIMARY KEY, plmn TEXT NOT NULL)"
-SQL_RANGES_NEXT_CREATE = (
-    "CREATE TABLE ranges_next (prefix TEXT PRIMARY KEY, plmn TEXT NOT NULL) WITHOUT ROWID"
-)
-
-
-class _Table:
-    """The statements that replace one portability table (`ported` or `ranges`)."""
-
-    def __init__(self, name: str, create_next: str, *, numeric: bool) -> None:
-        self.name = name
-        self.numeric = numeric  # keys are integers (digits without a leading zero), else text
-        self.drop_leftovers = (
-            f"DROP TABLE IF EXISTS {name}_next",
-            f"DROP TABLE IF EXISTS {name}_old",
-        )
-        self.create_next = create_next
-        # A chunk as one JSON object {"key":"plmn",...}: one statement, one bind.
-        self.insert_json = f"INSERT INTO {name}_next SELECT key, value FROM json_each(?)"
-        self.insert_group = f"INSERT INTO {name}_next VALUES " + ", ".join(["(?, ?)"] * LOAD_GROUP)
-        self.insert_one = f"INSERT INTO {name}_next VALUES (?, ?)"
-        self.swap = (
-            f"ALTER TABLE {name} RENAME TO {name}_old",
-            f"ALTER TABLE {name}_next RENAME TO {name}",
-            "UPDATE meta SET value = value + 1 WHERE key = 'portability_version'",
-        )
-        self.set_count = f"UPDATE meta SET value = ? WHERE key = '{name}_count'"
-        self.drop_old = f"DROP TABLE {name}_old"
-
-
 # A delta (apply_ported_delta) changes `ported` in place, in one transaction.
 DELTA_GROUP = 500  # msisdns per `IN (...)` count of the ones already ported
 SQL_PORTED_UPSERT = (
@@ -139,9 +106,6 @@ SQL_PORTED_DELTA_DONE = (
     "UPDATE meta SET value = value + ? WHERE key = 'ported_count'",
     "UPDATE meta SET value = value + 1 WHERE key = 'portability_version'",
 )
-
-PORTED = _Table("ported", SQL_PORTED_NEXT_CREATE, numeric=True)
-RANGES = _Table("ranges", SQL_RANGES_NEXT_CREATE, numeric=False)
 
 SQL_INSERT_RECORD = (
     "INSERT INTO records (time, account, msisdn, result, imsi, location, source, latency_us)"
@@ -164,23 +128,6 @@ PRAGMAS = (
     f"PRAGMA cache_size = -{CACHE_KIB}",
     f"PRAGMA mmap_size = {MMAP_BYTES}",
     f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}",
-)
-
-# Scratch databases: private temporary files (SQLite's temporary directory), for
-# an import file's repeated keys and for rows that came out of key order.
-SCRATCH_CACHE_KIB = 32 * 1024  # their page cache; a sort spills to disk beyond it
-SQL_LATE_CREATE = "CREATE TABLE late (key TEXT NOT NULL, plmn TEXT NOT NULL)"
-SQL_LATE_INSERT_JSON = "INSERT INTO late SELECT key, value FROM json_each(?)"
-SQL_LATE_INSERT = "INSERT INTO late VALUES (?, ?)"
-SQL_LATE_SORTED = "SELECT key, plmn FROM late ORDER BY key"
-SQL_LATE_SORTED_NUMERIC = "SELECT key, plmn FROM late ORDER BY length(key), key"
-SQL_REPEATS_CREATE = "CREATE TABLE keys (key INTEGER NOT NULL, line INTEGER NOT NULL)"
-SQL_REPEATS_INSERT = "INSERT INTO keys VALUES (?, ?)"
-SQL_REPEATS_INDEX = "CREATE INDEX keys_key ON keys (key, line)"
-SQL_REPEATS = (
-    "SELECT k.line, f.first FROM"
-    " (SELECT key, min(line) AS first FROM keys GROUP BY key HAVING count(*) > 1) AS f"
-    " JOIN keys AS k ON k.key = f.key AND k.line > f.first"
 )
 
 # --------------------------------------------------------------- migrations
@@ -213,183 +160,6 @@ def statements(script: str) -> Iterator[str]:
     )
     if rest:
         raise StoreError(f"migration ends inside a statement: {rest[:60]!r}")
-
-
-def repeated_keys(pairs: Iterable[tuple[str | int, int]]) -> dict[int, int]:
-    """{line: the first line with the same key} for each (key, line) whose key came before.
-
-    For checking an import file too large to remember its keys in memory: the
-    pairs go into a private temporary database (on disk in SQLite's temporary
-    directory, deleted when closed), whose page cache bounds the memory used.
-    Keys are E.164 digits (they are stored as integers); lines increase.
-    """
-    with _translated("find repeated keys"):
-        conn = _scratch()
-        try:
-            conn.execute(SQL_REPEATS_CREATE)
-            conn.execute("BEGIN")
-            conn.executemany(SQL_REPEATS_INSERT, pairs)
-            conn.execute(SQL_REPEATS_INDEX)
-            found = dict(conn.execute(SQL_REPEATS).fetchall())
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-    return found
-
-
-def _scratch() -> sqlite3.Connection:
-    """A connection to a new private temporary database, deleted when it is closed."""
-    conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA cache_size = -{SCRATCH_CACHE_KIB}")
-    return conn
-
-
-class _Chunk(NamedTuple):
-    """A chunk of a replacement, ready to insert."""
-
-    size: int
-    in_order: bool  # all its keys come after those of the in-order chunks before it
-    rows: str | list[tuple[str, str]]  # one JSON object {"key":"plmn",...}, or the rows
-
-
-def _order(key: str, numeric: bool) -> tuple[int, str]:
-    """A key's place in its table: integers by length then digits (no leading zeros), text as is."""
-    return (len(key), key) if numeric else (0, key)
-
-
-def _numeric_order(row: tuple[str, str]) -> tuple[int, str]:
-    return len(row[0]), row[0]
-
-
-class _Prepare:
-    """Makes each chunk of a replacement ready to insert, the chunks in file order.
-
-    A chunk whose keys all come after the highest key of the in-order chunks
-    so far is in order: sorted, it is appended at the B-tree's right edge
-    instead of splitting pages all over it (sorting a chunk already in order
-    is a linear scan). Any other chunk is left unsorted for the scratch
-    database, which sorts them all at once (_Late). The rows become one JSON
-    text, made by joins in C; values that would need escaping in JSON (or a
-    row that is not a pair) keep the rows, for plain INSERTs.
-    """
-
-    def __init__(self, numeric: bool) -> None:
-        self._numeric = numeric
-        self._last: tuple[int, str] | None = None  # the highest key in order so far
-
-    def __call__(self, chunk: list[tuple[str, str]]) -> _Chunk:
-        numeric, last = self._numeric, self._last
-        # A chunk that starts at or below `last` cannot be in order: no sort.
-        in_order = last is None or _order(chunk[0][0], numeric) > last
-        if in_order:
-            chunk.sort()
-            if numeric and len(set(map(len, map(itemgetter(0), chunk)))) > 1:
-                chunk.sort(key=_numeric_order)  # text order is not number order across lengths
-            in_order = last is None or _order(chunk[0][0], numeric) > last
-            if in_order:
-                self._last = _order(chunk[-1][0], numeric)
-        try:
-            text = '{"' + '","'.join(map('":"'.join, chunk)) + '"}'
-        except TypeError:  # not strings
-            return _Chunk(len(chunk), in_order, chunk)
-        if text.count('"') != 4 * len(chunk) or "\\" in text or not text.isprintable():
-            return _Chunk(len(chunk), in_order, chunk)
-        return _Chunk(len(chunk), in_order, text)
-
-
-class _Late:
-    """Chunks that came out of key order, kept in a scratch database, read back sorted.
-
-    Inserted where they belong, they would dirty pages all over a B-tree of
-    100 million rows, each chunk a few thousand of them; SQLite sorts them on
-    disk instead, and they join the replacement table in key order at the end.
-    """
-
-    def __init__(self, numeric: bool) -> None:
-        self._conn = _scratch()
-        self._conn.execute(SQL_LATE_CREATE)
-        self._sorted = SQL_LATE_SORTED_NUMERIC if numeric else SQL_LATE_SORTED
-
-    def add(self, chunk: _Chunk) -> None:
-        conn = self._conn
-        conn.execute("BEGIN")
-        if isinstance(chunk.rows, str):
-            conn.execute(SQL_LATE_INSERT_JSON, (chunk.rows,))
-        else:
-            conn.executemany(SQL_LATE_INSERT, chunk.rows)
-        conn.execute("COMMIT")
-
-    def rows(self) -> Iterator[tuple[str, str]]:
-        """The rows in key order."""
-        cursor = self._conn.execute(self._sorted)
-        while batch := cursor.fetchmany(LOAD_CHUNK):
-            yield from batch
-
-    def close(self) -> None:
-        self._conn.close()
-
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
-
-class _Ahead(Generic[_T, _R]):
-    """`make` of each chunk of `items`, made in a thread of its own a few chunks ahead.
-
-    Iterate in a `with` block: leaving it (also on an error) stops the thread
-    and waits for it. An exception raised by `items` or `make` is raised by
-    the iteration.
-    """
-
-    _END = object()
-
-    def __init__(self, items: Iterable[_T], size: int, make: Callable[[list[_T]], _R]) -> None:
-        self._items = items
-        self._size = size
-        self._make = make
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=LOAD_AHEAD)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="numlookup-load", daemon=True)
-
-    def __enter__(self) -> Iterator[_R]:
-        self._thread.start()
-        return self._results()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        while self._thread.is_alive():  # it may be waiting to put a chunk
-            with suppress(queue.Empty):
-                self._queue.get(timeout=0.05)
-        self._thread.join()
-
-    def _results(self) -> Iterator[_R]:
-        while True:
-            item = self._queue.get()
-            if item is self._END:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item  # type: ignore[misc]
-
-    def _run(self) -> None:
-        try:
-            items = iter(self._items)
-            while not self._stop.is_set() and (chunk := list(itertools.islice(items, self._size))):
-                self._put(self._make(chunk))
-            self._put(self._END)
-        except BaseException as exc:  # handed over to the iterating thread
-            self._put(_Failure(exc))
-
-    def _put(self, item: object) -> None:
-        while not self._stop.is_set():
-            with suppress(queue.Full):
-                self._queue.put(item, timeout=0.05)
-                return
-
-
-class _Failure:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
 
 
 # -------------------------------------------------------------------- store
@@ -640,7 +410,7 @@ class SqliteStore:
                 ) from None
             yield
 
-    def _replace(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
+    def _replace(self, table: Table, rows: Iterable[tuple[str, str]]) -> int:
         conn = self._conn
         with self._replacing(), _translated(f"replace {table.name}"):
             with self._write():
@@ -658,7 +428,7 @@ class SqliteStore:
                 conn.execute(f"PRAGMA {name} = {value}")
             try:
                 try:
-                    count = self._fill(table, rows)
+                    count = fill(table, rows, self._write, LOAD_CHUNK)
                     with self._write():
                         for statement in table.swap:
                             conn.execute(statement)
@@ -676,51 +446,6 @@ class SqliteStore:
                         value = "FAST" if name == "secure_delete" and row[0] == 2 else int(row[0])
                         conn.execute(f"PRAGMA {name} = {value}")
         return count
-
-    def _fill(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
-        """Insert `rows` into the `_next` table, a sorted chunk per transaction.
-
-        A thread of its own reads `rows` and makes each chunk ready (sorted, as
-        one JSON text) while this one inserts the chunk before: sqlite3 lets go
-        of the GIL while a statement runs, so reading the file (Python) and
-        filling the B-tree (SQLite) use two CPUs. A chunk whose keys do not all
-        come after those inserted so far waits in a scratch database (_Late).
-        """
-        count = 0
-        late: _Late | None = None
-        try:
-            with _Ahead(rows, LOAD_CHUNK, _Prepare(table.numeric)) as chunks:
-                for chunk in chunks:
-                    if chunk.in_order:
-                        self._insert(table, chunk)
-                    else:
-                        if late is None:
-                            late = _Late(table.numeric)
-                        late.add(chunk)
-                    count += chunk.size
-            if late is not None:
-                # Sorted, so in order of each other; all go in, among the others.
-                with _Ahead(late.rows(), LOAD_CHUNK, _Prepare(table.numeric)) as chunks:
-                    for chunk in chunks:
-                        self._insert(table, chunk)
-        finally:
-            if late is not None:
-                late.close()
-        return count
-
-    def _insert(self, table: _Table, chunk: _Chunk) -> None:
-        with self._write() as conn:
-            if isinstance(chunk.rows, str):
-                conn.execute(table.insert_json, (chunk.rows,))
-                return
-            # Values JSON cannot carry as they are: LOAD_GROUP rows per statement.
-            flat = list(itertools.chain.from_iterable(chunk.rows))
-            width = 2 * LOAD_GROUP
-            whole = len(flat) - len(flat) % width
-            # zip(*[it] * n) groups the flat values n at a time, all in C.
-            conn.executemany(table.insert_group, zip(*[iter(flat[:whole])] * width, strict=True))
-            if whole < len(flat):
-                conn.executemany(table.insert_one, chunk.rows[whole // 2 :])
 
     # Lookup records ----------------------------------------------------------
 
