@@ -24,11 +24,12 @@ changes the ported numbers in place instead: see read_delta and apply_delta.
 
 The file is read once, a block at a time, straight into the store's
 replacement table; nothing is held per row. A block of clean rows (no header,
-spaces, quotes or bad rows) is checked and split by one regular expression; any
-other block goes through the csv module row by row. Only when the store refuses
-a repeated msisdn (or the file has bad rows) is it read again to name the
-repeated lines: ranges remembering every prefix, ported numbers through an
-on-disk scratch database, so that memory stays bounded whatever the file's size.
+spaces, quotes or bad rows) is checked and split by one regular expression
+(store/csvrows.py); any other block goes through the csv module row by row.
+Only when the store refuses a repeated msisdn (or the file has bad rows) is it
+read again to name the repeated lines: ranges remembering every prefix, ported
+numbers through an on-disk scratch database, so that memory stays bounded
+whatever the file's size.
 """
 
 from __future__ import annotations
@@ -38,9 +39,8 @@ import csv
 import io
 import itertools
 import os
-import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -49,6 +49,14 @@ from typing import TYPE_CHECKING, BinaryIO
 from numlookup.errors import DataImportError, StoreError
 from numlookup.numbers import e212, msisdn
 from numlookup.store.base import Store
+from numlookup.store.csvrows import (
+    Kind,
+    key_problem,
+    plmn_problem,
+    possible_number_pattern,
+    range_prefix_pattern,
+    row_pattern,
+)
 from numlookup.store.sqlite import repeated_keys
 
 if TYPE_CHECKING:
@@ -103,97 +111,12 @@ def is_range_prefix(prefix: str) -> bool:
     )
 
 
-# ---------------------------------------------------------------- patterns
-#
-# The fast path checks a whole block of the file with one regular expression:
-# a line of a clean file, `msisdn,mccmnc` or `+msisdn,mccmnc`, ending in LF or
-# CRLF, whose msisdn is a possible E.164 number (or, for ranges, a prefix that
-# starts with an assigned country code). The expression is built from the same
-# table as msisdn.is_possible, country codes nested digit by digit so that the
-# engine tries one branch per digit; the tests hold it to is_possible and
-# is_range_prefix for every country code and length.
-
-
-def _digit_runs(lengths: Iterable[int]) -> str:
-    """A pattern of ASCII digits of one of `lengths`: `[0-9]{6,10}|[0-9]{12}`."""
-    runs: list[list[int]] = []
-    for n in sorted(set(lengths)):
-        if runs and runs[-1][1] == n - 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return "|".join(f"[0-9]{{{a}}}" if a == b else f"[0-9]{{{a},{b}}}" for a, b in runs)
-
-
-def _code_trie(tails: dict[str, str]) -> str:
-    """Country codes (a prefix-free set, E.164 §6.2), each followed by its own tail pattern."""
-    branches: dict[str, dict[str, str]] = {}
-    for code, tail in tails.items():
-        branches.setdefault(code[0], {})[code[1:]] = tail
-    parts = []
-    for digit, rest in sorted(branches.items()):
-        if "" in rest:  # the code ends with this digit
-            parts.append(f"{digit}(?:{rest['']})")
-        else:
-            parts.append(digit + _code_trie(rest))
-    return "(?:" + "|".join(parts) + ")"
-
-
-def _possible_number_pattern() -> str:
-    """msisdn.is_possible as a pattern: a country code, then one of its national lengths."""
-    tails = {}
-    for code, lengths in msisdn.NSN_LENGTHS.items():
-        fitting = [n for n in lengths if len(code) + n <= msisdn.MAX_DIGITS]
-        if fitting:
-            tails[code] = _digit_runs(fitting)
-    return _code_trie(tails)
-
-
-def _range_prefix_pattern() -> str:
-    """is_range_prefix as a pattern: 1-15 digits that start with a country code."""
-    codes = _code_trie(dict.fromkeys(msisdn.NSN_LENGTHS, ""))
-    return f"(?=[0-9]{{1,{msisdn.MAX_DIGITS}}},){codes}[0-9]*"
-
-
-def _row_pattern(key: str) -> re.Pattern[str]:
-    """A clean line: the key (group 1, without `+`) and a 5- or 6-digit MCC+MNC (group 2)."""
-    return re.compile(rf"^\+?({key}),([0-9]{{5,6}})\r?$", re.MULTILINE)
-
-
-@dataclass(frozen=True, slots=True)
-class _Kind:
-    name: str  # "ported" or "ranges"
-    key: str  # the first column's name
-    is_valid: Callable[[str], bool]
-    clean_row: re.Pattern[str]  # the fast path's line (see above)
-    dedupe_always: bool  # small files: remember every key on the first pass
-
-
-_PORTED = _Kind(
-    "ported", "msisdn", msisdn.is_possible, _row_pattern(_possible_number_pattern()), False
+# The fast path's clean line of each kind of file: see numlookup.store.csvrows.
+_PORTED = Kind(
+    "ported", "msisdn", msisdn.is_possible, row_pattern(possible_number_pattern()), False
 )
-_RANGES = _Kind("ranges", "prefix", is_range_prefix, _row_pattern(_range_prefix_pattern()), True)
+_RANGES = Kind("ranges", "prefix", is_range_prefix, row_pattern(range_prefix_pattern()), True)
 _KINDS = {kind.name: kind for kind in (_PORTED, _RANGES)}
-
-
-def _key_problem(kind: _Kind, key: str) -> str:
-    shown = repr(key[:24])
-    if not key:
-        return f"{kind.key} is empty"
-    if not (key.isdigit() and key.isascii()):
-        return f"{kind.key} {shown} is not digits"
-    if len(key) > msisdn.MAX_DIGITS:
-        return f"{kind.key} {shown} has more than {msisdn.MAX_DIGITS} digits"
-    if msisdn.country_code(key) is None:
-        return f"{kind.key} {shown} does not start with an assigned country code"
-    return f"{kind.key} {shown} is not a possible E.164 number (length)"
-
-
-def _plmn_problem(plmn: str) -> str:
-    shown = repr(plmn[:24])
-    if not (plmn.isdigit() and plmn.isascii() and len(plmn) in (5, 6)):
-        return f"mccmnc {shown} is not 5 or 6 digits (MCC and 2- or 3-digit MNC)"
-    return f"mccmnc {shown} is not a known E.212 MCC+MNC"
 
 
 # -------------------------------------------------------------------- scan
@@ -206,7 +129,7 @@ class _Scan:
     """One pass over a file: yields the good rows, collects the bad ones.
 
     The file is read a block at a time (BLOCK_BYTES, cut after a line end). A
-    block whose every line is clean (see the patterns above) and whose MCC+MNCs
+    block whose every line is clean (see store/csvrows.py) and whose MCC+MNCs
     are all known is taken whole: one findall gives its rows, in C. Any other
     block (a header, blank lines, spaces, bad rows) goes through the csv module
     row by row. A block of that kind with a double quote in it hands the rest of
@@ -217,7 +140,7 @@ class _Scan:
     def __init__(
         self,
         path: Path,
-        kind: _Kind,
+        kind: Kind,
         *,
         dedupe: bool,
         strict: bool,
@@ -428,9 +351,9 @@ class _Scan:
         key, plmn = cells
         key = key.removeprefix("+")
         if not self.kind.is_valid(key):
-            return _key_problem(self.kind, key)
+            return key_problem(self.kind, key)
         if not e212.is_known_plmn(plmn):
-            return _plmn_problem(plmn)
+            return plmn_problem(plmn)
         return None
 
 
@@ -441,7 +364,7 @@ def _known(plmn: str, known: set[str]) -> bool:
     return False
 
 
-def _repeated_lines(path: Path, kind: _Kind, progress: Progress | None) -> dict[int, int]:
+def _repeated_lines(path: Path, kind: Kind, progress: Progress | None) -> dict[int, int]:
     """{line: the earlier line with the same key} of the good rows of a file.
 
     The keys go through an on-disk scratch database (sqlite.repeated_keys), so
@@ -455,7 +378,7 @@ def _repeated_lines(path: Path, kind: _Kind, progress: Progress | None) -> dict[
 
 
 def _import(
-    store: Store, path: Path, kind: _Kind, skip_bad: bool, progress: Progress | None
+    store: Store, path: Path, kind: Kind, skip_bad: bool, progress: Progress | None
 ) -> ImportResult:
     replace = store.replace_ported if kind is _PORTED else store.replace_ranges
     scan = _Scan(path, kind, dedupe=kind.dedupe_always, strict=not skip_bad, progress=progress)
@@ -537,12 +460,12 @@ def _delta_row(cells: list[str]) -> tuple[tuple[str, str | None] | None, str | N
         return None, f"expected 3 columns (action,msisdn,mccmnc), got {len(cells)}"
     number = cells[1].removeprefix("+")
     if not msisdn.is_possible(number):
-        return None, _key_problem(_PORTED, number)
+        return None, key_problem(_PORTED, number)
     if action == "return":
         return (number, None), None
     plmn = cells[2]
     if not e212.is_known_plmn(plmn):
-        return None, _plmn_problem(plmn)
+        return None, plmn_problem(plmn)
     return (number, plmn), None
 
 
