@@ -1,4 +1,5 @@
-"""The PostgreSQL store: every PostgreSQL statement of numlookup is in this module.
+"""The PostgreSQL store: every PostgreSQL statement of numlookup is in this module,
+except the bulk replacement of portability data (store/postgres_bulk.py).
 
 One `PostgresStore` is one connection (psycopg 3, synchronous) in autocommit
 mode: a read is one statement; a write that needs more than one statement
@@ -15,44 +16,35 @@ the pending ones in one transaction under an advisory lock, so two processes
 opening a new database at once create the schema once (`numlookup db upgrade`
 does the same on purpose).
 
-Portability data is replaced whole, in one transaction: under an advisory lock
-(one replacement at a time per database) a fresh `ported_next` table is filled
-with COPY, gets its primary key (one sorted index build, much faster than
-inserting into a B-tree), and is renamed into place; `portability_version` is
-bumped and the old table dropped in the same transaction. Readers see the old
-set whole until the commit, then the new set whole; they wait only for the
-renames. A failure anywhere (a repeated key, an error from the rows) rolls it
-all back, so no half-filled table is ever left behind. A daily delta
-(`apply_ported_delta`) is COPYed into a temporary table and applied to
-`ported` in place by two statements, in one transaction under the same lock.
+Portability data is replaced whole, and a daily delta applied, in one
+transaction under an advisory lock: see store/postgres_bulk.py.
 
+Connections are opened, with their libpq settings, by store/postgres_connection.py;
 psycopg errors are translated into numlookup.errors.StoreError here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from importlib import resources
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.numeric import Int8
 
 from numlookup.errors import AccountExists, AccountNotFound, StoreError
 from numlookup.numbers.msisdn import MAX_DIGITS
 from numlookup.store._rows import account_from_row, account_values
 from numlookup.store.base import Account, BlockRule, LookupRecord, Versions
+from numlookup.store.postgres_bulk import PORTED, RANGES, Table, apply_delta, replace_table
+from numlookup.store.postgres_connection import connect, store_error, translated
+from numlookup.store.postgres_connection import describe as describe  # `numlookup db` uses it
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMES = ("postgresql", "postgres")  # the libpq URI schemes
 CONNECT_TIMEOUT = 10  # seconds to reach the server before StoreError
 # For connections of the serving path, whose callers give up after a second or
 # two anyway: a server that does not answer is tried again on the next call.
@@ -66,23 +58,10 @@ SERVING_CONNECT_TIMEOUT = 2
 # Imports, deltas and migrations lift it for their own transaction: they run for
 # minutes on purpose.
 STATEMENT_TIMEOUT = 10.0
-# libpq settings of every connection (a URL that sets one of them wins). TCP
-# keepalives and TCP_USER_TIMEOUT notice a server that vanished without closing
-# the connection (host down, network cut: no RST ever comes) in about 30 s,
-# where the kernel's defaults wait for hours; statement_timeout cannot, since
-# it is the server that enforces it.
-CONNECTION_PARAMS: dict[str, int] = {
-    "keepalives": 1,
-    "keepalives_idle": 15,  # seconds idle before the first probe
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 30_000,  # ms that sent data may stay unacknowledged
-}
 # pg_advisory_*lock keys (any bigint; they only have to differ from each other).
 MIGRATE_LOCK = 0x6E756D6C6F6F6B01  # "numlook" + 1
 REPLACE_LOCK = 0x6E756D6C6F6F6B02
 LOAD_CHUNK = 100_000  # rows turned into one COPY buffer at a time
-LOAD_MAINTENANCE_MEM = "256MB"  # for the primary key built after a COPY
 RECORDS_FETCH = 1000  # lookup records fetched per round trip while streaming
 
 # --------------------------------------------------------------------- SQL
@@ -130,58 +109,6 @@ SQL_VERSIONS = (
     " (SELECT value FROM meta WHERE key = 'portability_version')"
 )
 
-
-class _Table:
-    """The statements that replace one portability table (`ported` or `ranges`).
-
-    The `_next` table repeats the columns of migrations_pg/0001_initial.sql; a
-    migration that changes `ported` or `ranges` changes these with it.
-    """
-
-    def __init__(self, name: str, columns: str, key: str) -> None:
-        self.name = name
-        self.drop_leftovers = f"DROP TABLE IF EXISTS {name}_next, {name}_old"
-        self.create_next = f"CREATE TABLE {name}_next ({columns})"
-        self.copy = f"COPY {name}_next FROM STDIN"
-        self.add_key = (
-            f"ALTER TABLE {name}_next ADD CONSTRAINT {name}_next_pkey PRIMARY KEY ({key})"
-        )
-        self.analyze = f"ANALYZE {name}_next"
-        self.swap = (
-            f"ALTER TABLE {name} RENAME TO {name}_old",
-            f"ALTER INDEX {name}_pkey RENAME TO {name}_old_pkey",
-            f"ALTER TABLE {name}_next RENAME TO {name}",
-            f"ALTER INDEX {name}_next_pkey RENAME TO {name}_pkey",
-            "UPDATE meta SET value = value + 1 WHERE key = 'portability_version'",
-            f"DROP TABLE {name}_old",
-        )
-        self.set_count = f"UPDATE meta SET value = %s WHERE key = '{name}_count'"
-
-
-# A delta (apply_ported_delta): COPY into a temporary table, then two set statements.
-SQL_DELTA_CREATE = (
-    "CREATE TEMPORARY TABLE ported_delta (msisdn BIGINT PRIMARY KEY, plmn TEXT) ON COMMIT DROP"
-)
-SQL_DELTA_COPY = "COPY ported_delta (msisdn, plmn) FROM STDIN"
-SQL_DELTA_KNOWN = (
-    "SELECT count(*) FROM ported_delta d JOIN ported p USING (msisdn) WHERE d.plmn IS NOT NULL"
-)
-SQL_DELTA_UPSERT = (
-    "INSERT INTO ported (msisdn, plmn) SELECT msisdn, plmn FROM ported_delta"
-    " WHERE plmn IS NOT NULL ORDER BY msisdn"
-    " ON CONFLICT (msisdn) DO UPDATE SET plmn = EXCLUDED.plmn"
-)
-SQL_DELTA_DELETE = (
-    "DELETE FROM ported p USING ported_delta d WHERE p.msisdn = d.msisdn AND d.plmn IS NULL"
-)
-SQL_DELTA_DONE = (
-    "UPDATE meta SET value = value + %s WHERE key = 'ported_count'",
-    "UPDATE meta SET value = value + 1 WHERE key = 'portability_version'",
-)
-
-PORTED = _Table("ported", "msisdn BIGINT NOT NULL, plmn TEXT NOT NULL", "msisdn")
-RANGES = _Table("ranges", 'prefix TEXT COLLATE "C" NOT NULL, plmn TEXT NOT NULL', "prefix")
-
 _RECORD_COLUMNS = "time, account, msisdn, result, imsi, location, source, latency_us"
 SQL_COPY_RECORDS = f"COPY records ({_RECORD_COLUMNS}) FROM STDIN"
 _RECORD_SELECT = f"SELECT {_RECORD_COLUMNS} FROM records WHERE time >= %s AND time < %s"
@@ -205,54 +132,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-def is_postgres_url(url: str) -> bool:
-    return urlsplit(url).scheme in SCHEMES
-
-
-def describe(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
-
-
 # -------------------------------------------------------------------- store
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except psycopg.Error as exc:
-        raise _store_error(what, exc) from exc
-
-
-def _store_error(what: str, exc: psycopg.Error) -> StoreError:
-    detail = str(exc).strip().replace("\n", " ")
-    return StoreError(f"{what}: {detail}")
-
-
-def _connect(
-    url: str,
-    connect_timeout: int = CONNECT_TIMEOUT,
-    statement_timeout: float | None = None,
-) -> psycopg.Connection[Any]:
-    """A new autocommit connection; libpq parameters given in `url` win over ours."""
-    with _translated(f"connect to {describe(url)}"):
-        given = conninfo_to_dict(url)
-        params = {**CONNECTION_PARAMS, "connect_timeout": connect_timeout}
-        conninfo = make_conninfo(url, **{k: v for k, v in params.items() if k not in given})
-        conn = psycopg.connect(conninfo, autocommit=True, application_name="numlookup")
-        if statement_timeout is not None:
-            try:
-                conn.execute(f"SET statement_timeout = {round(statement_timeout * 1000)}")
-            except BaseException:
-                conn.close()
-                raise
-        return conn
 
 
 def _storable(msisdn: str) -> bool:
@@ -261,15 +141,6 @@ def _storable(msisdn: str) -> bool:
     return (
         0 < len(msisdn) <= MAX_DIGITS and msisdn.isdigit() and msisdn.isascii() and msisdn[0] != "0"
     )
-
-
-def _copy_text(chunk: list[tuple[str, str]]) -> str | None:
-    """COPY text format for rows of two plain values; None if any needs escaping."""
-    text = "".join([f"{a}\t{b}\n" for a, b in chunk])
-    rows = len(chunk)
-    if text.count("\t") != rows or text.count("\n") != rows or "\\" in text or "\r" in text:
-        return None
-    return text
 
 
 class PostgresStore:
@@ -304,7 +175,7 @@ class PostgresStore:
         self._lookup = self._conn.cursor()
 
     def _open(self) -> psycopg.Connection[Any]:
-        return _connect(self.url, self._connect_timeout, self._statement_timeout)
+        return connect(self.url, self._connect_timeout, self._statement_timeout)
 
     def _lost(self) -> bool:
         """The connection is unusable, and not because the store was closed."""
@@ -331,9 +202,9 @@ class PostgresStore:
             return run(self._conn)
         except psycopg.Error as exc:
             if not self._lost():
-                raise _store_error(what, exc) from exc
+                raise store_error(what, exc) from exc
         self._reconnect()
-        with _translated(what):
+        with translated(what):
             return run(self._conn)
 
     # Life cycle --------------------------------------------------------------
@@ -343,7 +214,7 @@ class PostgresStore:
         found = migrations()
         latest = found[-1][0]
         conn = self._conn
-        with _translated(f"migrate {describe(self.url)}"), conn.transaction():
+        with translated(f"migrate {describe(self.url)}"), conn.transaction():
             conn.execute(SQL_NO_STATEMENT_TIMEOUT)
             conn.execute(SQL_MIGRATE_LOCK, (MIGRATE_LOCK,))
             conn.execute(SQL_CREATE_MIGRATIONS)
@@ -378,7 +249,7 @@ class PostgresStore:
 
     def close(self) -> None:
         self._closed = True
-        with _translated("close"):
+        with translated("close"):
             self._conn.close()
 
     # Accounts ----------------------------------------------------------------
@@ -394,7 +265,7 @@ class PostgresStore:
         return None if row is None else account_from_row(row)
 
     def add_account(self, account: Account) -> None:
-        with _translated(f"add account {account.username!r}"):
+        with translated(f"add account {account.username!r}"):
             cursor = self._ready().execute(
                 SQL_ADD_ACCOUNT, (account.username, *account_values(account))
             )
@@ -402,7 +273,7 @@ class PostgresStore:
                 raise AccountExists(f"account {account.username!r} exists")
 
     def update_account(self, account: Account) -> None:
-        with _translated(f"update account {account.username!r}"):
+        with translated(f"update account {account.username!r}"):
             cursor = self._ready().execute(
                 SQL_UPDATE_ACCOUNT, (*account_values(account), account.username)
             )
@@ -412,7 +283,7 @@ class PostgresStore:
     def remove_account(self, username: str) -> None:
         """Remove the account and the block rules that name it."""
         conn = self._ready()
-        with _translated(f"remove account {username!r}"), conn.transaction():
+        with translated(f"remove account {username!r}"), conn.transaction():
             conn.execute(SQL_REMOVE_ACCOUNT_BLOCKS, (username,))
             if conn.execute(SQL_REMOVE_ACCOUNT, (username,)).rowcount == 0:
                 raise AccountNotFound(f"no account {username!r}")
@@ -426,7 +297,7 @@ class PostgresStore:
     def add_block(self, rule: BlockRule) -> bool:
         """False when the rule was there already; AccountNotFound for an unknown account."""
         conn = self._ready()
-        with _translated(f"add block rule {rule.prefix}"), conn.transaction():
+        with translated(f"add block rule {rule.prefix}"), conn.transaction():
             if (
                 rule.account is not None
                 and conn.execute(SQL_ACCOUNT_EXISTS, (rule.account,)).fetchone() is None
@@ -435,7 +306,7 @@ class PostgresStore:
             return conn.execute(SQL_ADD_BLOCK, (rule.prefix, rule.account)).rowcount == 1
 
     def remove_block(self, rule: BlockRule) -> bool:
-        with _translated(f"remove block rule {rule.prefix}"):
+        with translated(f"remove block rule {rule.prefix}"):
             cursor = self._ready().execute(SQL_REMOVE_BLOCK, (rule.prefix, rule.account))
             return cursor.rowcount == 1
 
@@ -453,7 +324,7 @@ class PostgresStore:
             if not self._lost():
                 raise StoreError(f"ported lookup: {exc}") from exc
             self._reconnect()
-            with _translated("ported lookup"):
+            with translated("ported lookup"):
                 row = self._lookup.execute(SQL_PORTED_LOOKUP, key, prepare=True).fetchone()
         return None if row is None else str(row[0])
 
@@ -506,58 +377,26 @@ class PostgresStore:
         if not final:
             return 0, 0
         conn = self._ready()
-        with _translated("apply ported delta"), conn.transaction():
+        with translated("apply ported delta"), conn.transaction():
             conn.execute(SQL_NO_STATEMENT_TIMEOUT)
             row = conn.execute(SQL_REPLACE_LOCK, (REPLACE_LOCK,)).fetchone()
             if not row or not row[0]:
                 raise StoreError(
                     f"{describe(self.url)}: another import of portability data is running"
                 )
-            conn.execute(SQL_DELTA_CREATE)
-            with conn.cursor() as cursor, cursor.copy(SQL_DELTA_COPY) as copy:
-                for msisdn, plmn in final.items():
-                    copy.write_row((int(msisdn), plmn))
-            row = conn.execute(SQL_DELTA_KNOWN).fetchone()
-            known = int(row[0]) if row else 0
-            upserted = conn.execute(SQL_DELTA_UPSERT).rowcount
-            removed = conn.execute(SQL_DELTA_DELETE).rowcount
-            conn.execute(SQL_DELTA_DONE[0], (upserted - known - removed,))
-            conn.execute(SQL_DELTA_DONE[1])
+            upserted, removed = apply_delta(conn, final)
         return upserted, removed
 
-    def _replace(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
+    def _replace(self, table: Table, rows: Iterable[tuple[str, str]]) -> int:
         conn = self._ready()
-        with _translated(f"replace {table.name}"), conn.transaction():
+        with translated(f"replace {table.name}"), conn.transaction():
             conn.execute(SQL_NO_STATEMENT_TIMEOUT)
             row = conn.execute(SQL_REPLACE_LOCK, (REPLACE_LOCK,)).fetchone()
             if not row or not row[0]:
                 raise StoreError(
                     f"{describe(self.url)}: another import of portability data is running"
                 )
-            conn.execute(table.drop_leftovers)
-            conn.execute(table.create_next)
-            count = self._fill(table, rows)
-            conn.execute(f"SET LOCAL maintenance_work_mem = '{LOAD_MAINTENANCE_MEM}'")
-            conn.execute(table.add_key)
-            conn.execute(table.analyze)
-            for statement in table.swap:
-                conn.execute(statement)
-            conn.execute(table.set_count, (count,))
-        return count
-
-    def _fill(self, table: _Table, rows: Iterable[tuple[str, str]]) -> int:
-        """COPY `rows` into the `_next` table, a chunk of text at a time."""
-        rows = iter(rows)
-        count = 0
-        with self._conn.cursor() as cursor, cursor.copy(table.copy) as copy:
-            while chunk := list(itertools.islice(rows, LOAD_CHUNK)):
-                text = _copy_text(chunk)
-                if text is not None:
-                    copy.write(text)
-                else:  # a value with a tab, newline or backslash: let psycopg escape it
-                    for item in chunk:
-                        copy.write_row(item)
-                count += len(chunk)
+            count = replace_table(conn, table, rows, LOAD_CHUNK)
         return count
 
     # Lookup records ----------------------------------------------------------
@@ -566,7 +405,7 @@ class PostgresStore:
         if not records:
             return
         with (
-            _translated("insert lookup records"),
+            translated("insert lookup records"),
             self._ready().cursor() as cursor,
             cursor.copy(SQL_COPY_RECORDS) as copy,
         ):
@@ -592,10 +431,10 @@ class PostgresStore:
 
     def _stream(self, query: str, params: tuple[Any, ...]) -> Iterator[LookupRecord]:
         # No statement timeout: the first fetch may sort a month of records.
-        conn = _connect(self.url, self._connect_timeout)
+        conn = connect(self.url, self._connect_timeout)
         try:
             with (
-                _translated("read lookup records"),
+                translated("read lookup records"),
                 conn.transaction(),
                 conn.cursor(name="numlookup_records") as cursor,
             ):
