@@ -18,7 +18,6 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from numlookup.errors import StoreError
 
-SCHEMES = ("postgresql", "postgres")  # the libpq URI schemes
 # libpq settings of every connection (a URL that sets one of them wins). TCP
 # keepalives and TCP_USER_TIMEOUT notice a server that vanished without closing
 # the connection (host down, network cut: no RST ever comes) in about 30 s,
@@ -31,10 +30,6 @@ CONNECTION_PARAMS: dict[str, int] = {
     "keepalives_count": 3,
     "tcp_user_timeout": 30_000,  # ms that sent data may stay unacknowledged
 }
-
-
-def is_postgres_url(url: str) -> bool:
-    return urlsplit(url).scheme in SCHEMES
 
 
 def describe(url: str) -> str:
