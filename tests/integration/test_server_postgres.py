@@ -22,6 +22,10 @@ def test_serve_on_postgresql_answers_and_records(tmp_path: Path, postgres_url: s
     try:
         assert server.get("/lookup?msisdn=46708100100") == (200, b"result=OK;imsi=24008")
         assert server.get("/lookup?msisdn=46708100200") == (200, b"result=OK;imsi=24004")
+        # PostgreSQL text holds no NUL: the record shows it as U+FFFD, and the
+        # records after it are written too.
+        assert server.get("/lookup?msisdn=%00") == (200, b"result=msisdn is invalid")
+        assert server.get("/lookup?msisdn=46708100100") == (200, b"result=OK;imsi=24008")
     finally:
         assert server.stop() == 0
     # Everything lived in PostgreSQL: no SQLite file was made.
@@ -32,4 +36,6 @@ def test_serve_on_postgresql_answers_and_records(tmp_path: Path, postgres_url: s
     assert [(r["account"], r["msisdn"], r["result"], r["imsi"]) for r in rows] == [
         ("demo", "46708100100", "OK", "24008"),
         ("demo", "46708100200", "OK", "24004"),
+        ("demo", "\ufffd", "msisdn is invalid", ""),
+        ("demo", "46708100100", "OK", "24008"),
     ]

@@ -8,7 +8,7 @@ import pytest
 from numlookup.results import Outcome, ResultCode
 from numlookup.service.cache import MemoryCache
 from numlookup.service.pipeline import Blocks, LookupService
-from numlookup.store.base import Account, BlockRule
+from numlookup.store.base import Account, BlockRule, LookupRecord
 
 OK = Outcome(ResultCode.OK, imsi="24008")
 TTL = {ResultCode.OK: 100.0, ResultCode.UNKNOWN_SUBSCRIBER: 10.0}
@@ -184,3 +184,38 @@ def test_an_account_whose_service_has_no_resolver(service_name: str) -> None:
     svc = service(CountingResolver())
     answer = svc.lookup(Account("rt", "x", service=service_name), b"msisdn=46708100100")
     assert answer == Outcome(ResultCode.SYSTEM_FAILURE)
+
+
+class Records:
+    """Keeps what the pipeline hands to the recorder."""
+
+    def __init__(self) -> None:
+        self.added: list[LookupRecord] = []
+
+    def add(self, record: LookupRecord) -> None:
+        self.added.append(record)
+
+
+@pytest.mark.parametrize(
+    ("query", "recorded"),
+    [
+        (b"msisdn=%00", "\ufffd"),  # PostgreSQL text holds no NUL
+        (b"msisdn=46%0A70%7F81%C2%85x%09", "46\ufffd70\ufffd81\ufffdx\ufffd"),
+        (b"msisdn=%C3%A9%E2%82%AC46", "\u00e9\u20ac46"),  # printable text is kept as sent
+        (b"msisdn=" + b"%01" * 40, "\ufffd" * 32),
+        (b"msisdn=%FF", ""),  # not UTF-8: nothing to show
+    ],
+)
+def test_a_refused_msisdn_is_recorded_as_sent_with_controls_replaced(
+    query: bytes, recorded: str
+) -> None:
+    records = Records()
+    svc = LookupService(
+        {"portability": CountingResolver()},
+        MemoryCache(100, TTL),
+        records,  # type: ignore[arg-type]
+    )
+    assert svc.lookup(ALICE, query) == Outcome(ResultCode.MSISDN_INVALID)
+    assert [(r.msisdn, r.result, r.source) for r in records.added] == [
+        (recorded, "msisdn is invalid", "none")
+    ]

@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 REFUSED: dict[ResultCode, Outcome] = {code: Outcome(code) for code in ResultCode}
 # What a raw msisdn parameter may put in a lookup record at most.
 RECORD_MSISDN_MAX = 32
+# Control characters (C0, DEL, C1) of a raw msisdn are recorded as U+FFFD: a
+# record must fit every store (PostgreSQL text holds no NUL) and print safely
+# in an export or a log line.
+_CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "\ufffd")
 
 
 class Resolver(Protocol):
@@ -391,4 +395,4 @@ def _raw_msisdn(query: bytes) -> str:
         value = parse_lookup_query(query).msisdn
     except LookupRefused:
         return ""
-    return (value or "")[:RECORD_MSISDN_MAX]
+    return (value or "")[:RECORD_MSISDN_MAX].translate(_CONTROLS)
