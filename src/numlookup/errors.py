@@ -12,6 +12,8 @@
     ├── StoreError               database problems
     │   ├── AccountExists
     │   ├── AccountNotFound
+    │   ├── RecordsRejected      lookup records refused for what they hold: set
+    │   │                        aside in rejected-records.jsonl, never retried
     │   └── SharedStoreError     Redis unreachable or refusing: each server
     │                            falls back to its own cache and counts
     ├── DataImportError          a CSV import with bad rows (line numbers inside)
@@ -83,6 +85,16 @@ class AccountExists(StoreError):
 
 class AccountNotFound(StoreError):
     pass
+
+
+class RecordsRejected(StoreError):
+    """The database refused lookup records for what they hold, not for how it was reached.
+
+    A NUL in a text, a number beyond its column, a NULL where a value is
+    required: the same records would be refused again, so the record writer
+    sets them aside instead of holding them as in an outage. The store wrote
+    none of the records of the call that raised it.
+    """
 
 
 class SharedStoreError(StoreError):

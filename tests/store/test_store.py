@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from numlookup.errors import AccountExists, AccountNotFound, StoreError
+from numlookup.errors import AccountExists, AccountNotFound, RecordsRejected, StoreError
 from numlookup.store import postgres, sqlite
 from numlookup.store.base import Account, BlockRule, LookupRecord, Store
 from tests.store.conftest import Engine
@@ -399,6 +399,47 @@ def test_records_stream_in_batches(store: Store) -> None:
     stream = store.iter_records()
     assert next(stream).time == 0.0
     assert sum(1 for _ in stream) == 2499
+
+
+def test_a_nul_in_a_record_is_rejected_by_postgresql_and_kept_by_sqlite(
+    engine: Engine, store: Store
+) -> None:
+    nul = record(1.0)._replace(msisdn="4670810\x000100")
+    if engine.name == "postgresql":
+        with pytest.raises(RecordsRejected, match="NUL"):
+            store.insert_records([record(0.0), nul, record(2.0)])
+        assert list(store.iter_records()) == []  # none of the batch
+    else:
+        store.insert_records([record(0.0), nul, record(2.0)])
+        assert list(store.iter_records()) == [record(0.0), nul, record(2.0)]
+    store.insert_records([record(3.0)])  # the same store goes on
+    assert list(store.iter_records())[-1] == record(3.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "engines"),
+    [
+        ({"latency_us": 2**31}, {"postgresql"}),  # beyond INTEGER on PostgreSQL only
+        ({"latency_us": 2**63}, {"postgresql", "sqlite"}),  # beyond 64 bits
+        ({"msisdn": None}, {"postgresql", "sqlite"}),  # NOT NULL
+        ({"account": "\udcff"}, {"postgresql", "sqlite"}),  # a lone surrogate: no UTF-8
+    ],
+)
+def test_records_are_rejected_for_what_they_hold(
+    engine: Engine, store: Store, change: dict[str, object], engines: set[str]
+) -> None:
+    odd = record(1.0)._replace(**change)
+    batch = [record(float(t)) for t in range(120)]  # in groups and singly on SQLite
+    batch[70] = odd
+    if engine.name in engines:
+        with pytest.raises(RecordsRejected, match="insert lookup records: "):
+            store.insert_records(batch)
+        assert list(store.iter_records()) == []  # none of the batch
+    else:
+        store.insert_records(batch)
+        assert list(store.iter_records())[1:3] == [record(1.0), odd]  # equal times: as written
+    store.insert_records([record(200.0)])
+    assert list(store.iter_records())[-1] == record(200.0)
 
 
 def test_one_replacement_at_a_time(engine: Engine) -> None:

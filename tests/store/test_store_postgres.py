@@ -5,6 +5,7 @@ reconnecting after a server restart, statement timeouts, batched ported look-ups
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
@@ -15,10 +16,11 @@ import pytest
 
 from numlookup import config
 from numlookup.cli.main import main
-from numlookup.errors import ConfigError, StoreError
+from numlookup.errors import ConfigError, RecordsRejected, StoreError
 from numlookup.results import Outcome, ResultCode
 from numlookup.service.portability import PortabilityResolver
 from numlookup.service.portability_pg import PostgresPortabilityResolver
+from numlookup.service.records import Recorder
 from numlookup.store import open_store, postgres
 from numlookup.store.base import LookupRecord
 from numlookup.store.postgres import PostgresStore, describe
@@ -129,8 +131,9 @@ def test_the_same_store_works_again_after_the_server_restarts(
     server.halt()
     with pytest.raises(StoreError):
         store.ported_lookup("46708100200")
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreError) as caught:
         store.insert_records([lookup_record(2)])
+    assert not isinstance(caught.value, RecordsRejected)  # an outage: to be tried again
     with pytest.raises(StoreError, match="connect"):  # tried again: still refused
         store.versions()
     server.resume()
@@ -172,6 +175,34 @@ def test_a_closed_store_stays_closed(postgres_url: str) -> None:
         store.versions()
     with pytest.raises(StoreError):
         store.insert_records([lookup_record(1)])
+
+
+def test_a_record_postgresql_rejects_is_set_aside_and_the_others_arrive(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    spill = tmp_path / "unwritten-records.jsonl"
+    nul = lookup_record(2)._replace(msisdn="4670810\x000002")
+
+    async def scenario() -> None:
+        recorder = Recorder(
+            lambda: PostgresStore(postgres_url), flush_interval=3600, spill_path=spill
+        )
+        for n in range(5):
+            recorder.add(nul if n == 2 else lookup_record(n))
+        await recorder.flush()
+        assert recorder.database_up
+        assert recorder.written == 4 and recorder.rejected == 1 and recorder.held == 0
+        recorder.add(lookup_record(5))
+        await recorder.close()
+        assert recorder.database_up and recorder.written == 5
+
+    asyncio.run(scenario())
+    store = PostgresStore(postgres_url)
+    assert [r.time for r in store.iter_records()] == [0.0, 1.0, 3.0, 4.0, 5.0]
+    store.close()
+    lines = (tmp_path / "rejected-records.jsonl").read_text().splitlines()
+    assert [LookupRecord(**json.loads(line)) for line in lines] == [nul]
+    assert not spill.exists()
 
 
 # ------------------------------------------------------- statement timeout

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from numlookup.errors import RecordsRejected
 from numlookup.service.records import Recorder
 from numlookup.store.base import LookupRecord, Store
 
@@ -19,7 +20,8 @@ LOGGER = "numlookup.service.records"
 class ListStore:
     """Keeps inserted records in a list; refuses while `broken`, or on the calls in `refuse`.
 
-    Stores made by one `Stores` share its rows and its count of calls.
+    As PostgreSQL, it rejects a call whole (RecordsRejected) when an msisdn
+    holds a NUL. Stores made by one `Stores` share its rows and its count of calls.
     """
 
     def __init__(self, stores: Stores | None = None) -> None:
@@ -33,6 +35,8 @@ class ListStore:
         stores.calls += 1
         if self.broken or stores.broken or stores.calls in stores.refuse:
             raise OSError("disk on fire")
+        if any("\x00" in r.msisdn for r in records):
+            raise RecordsRejected("insert lookup records: text cannot contain NUL")
         self.rows.extend(records)
 
     def close(self) -> None:
@@ -59,14 +63,23 @@ def record(n: int) -> LookupRecord:
     return LookupRecord(float(n), "demo", f"4670810{n:04d}", "OK", "24008", None, "database", 5)
 
 
+def refused(n: int) -> LookupRecord:
+    """A record the stores reject for what it holds."""
+    return record(n)._replace(msisdn=f"4670810\x00{n:04d}")
+
+
 def times(rows: Sequence[LookupRecord]) -> list[int]:
     return [int(r.time) for r in rows]
 
 
-def spill_file(path: Path, numbers: range) -> None:
+def spill_file(path: Path, numbers: range, bad: Sequence[int] = ()) -> None:
     with open(path, "a", encoding="utf-8") as fh:
         for n in numbers:
-            fh.write(json.dumps(record(n)._asdict()) + "\n")
+            fh.write(json.dumps((refused(n) if n in bad else record(n))._asdict()) + "\n")
+
+
+def read_records(path: Path) -> list[LookupRecord]:
+    return [LookupRecord(**json.loads(line)) for line in path.read_text().splitlines()]
 
 
 def messages(caplog: pytest.LogCaptureFixture, start: str) -> list[str]:
@@ -310,3 +323,119 @@ def test_a_new_store_that_fails_is_not_tried_twice() -> None:
         await recorder.close(attempts=1)
 
     asyncio.run(scenario())
+
+
+# ------------------------------------------------------------ rejected records
+
+
+def test_records_the_database_rejects_are_set_aside_and_the_others_written_in_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stores = Stores()
+    spill = tmp_path / "spill.jsonl"
+    rejected = tmp_path / "rejected-records.jsonl"
+
+    async def scenario() -> None:
+        recorder = Recorder(stores, flush_interval=3600, spill_path=spill)
+        for n in range(10):
+            recorder.add(refused(n) if n in (3, 7, 8) else record(n))
+        await recorder.flush()
+        assert recorder.database_up
+        assert recorder.written == 7 and recorder.rejected == 3 and recorder.held == 0
+        calls = stores.calls
+        for n in range(10, 15):
+            recorder.add(record(n))
+        await recorder.flush()  # later batches flow, and nothing is tried again
+        assert stores.calls == calls + 1
+        assert recorder.written == 12 and recorder.rejected == 3
+        await recorder.close()
+
+    asyncio.run(scenario())
+    assert times(stores.rows) == [0, 1, 2, 4, 5, 6, 9, 10, 11, 12, 13, 14]
+    assert read_records(rejected) == [refused(3), refused(7), refused(8)]
+    assert messages(caplog, "the database rejected") == [
+        "the database rejected 3 lookup records"
+        f" (insert lookup records: text cannot contain NUL); kept in {rejected}"
+    ]
+    assert messages(caplog, "database unreachable") == []
+    assert len(stores.made) == 1  # a rejection is no reason to connect again
+    assert not spill.exists()
+
+
+def test_a_rejected_record_in_the_spill_file_is_set_aside_and_the_rest_delivered_first(
+    tmp_path: Path,
+) -> None:
+    stores = Stores()
+    spill = tmp_path / "spill.jsonl"
+    spill_file(spill, range(12), bad=[5])
+
+    async def scenario() -> None:
+        recorder = Recorder(stores, flush_interval=3600, batch_size=4, spill_path=spill)
+        recorder.add(refused(12))
+        recorder.add(record(13))
+        await recorder.flush()
+        assert recorder.database_up and recorder.held == 0
+        assert recorder.written == 12 and recorder.rejected == 2
+        recorder.add(record(14))
+        await recorder.close()
+
+    asyncio.run(scenario())
+    assert times(stores.rows) == [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 13, 14]
+    assert read_records(tmp_path / "rejected-records.jsonl") == [refused(5), refused(12)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rejected-records.jsonl"]
+
+
+def test_an_outage_while_rejected_records_are_sought_repeats_nothing(tmp_path: Path) -> None:
+    stores = Stores()
+    spill = tmp_path / "spill.jsonl"
+    aside = spill.with_name("spill.jsonl.delivering")
+    spill_file(spill, range(4), bad=[1])
+    # Calls: the file's 4 records (rejected), [0, 1] (rejected), [0], [1] (rejected),
+    # then [2, 3], which the outage refuses.
+    stores.refuse = {5}
+
+    async def scenario() -> None:
+        recorder = Recorder(stores, flush_interval=3600, spill_path=spill)
+        for n in range(4, 8):
+            recorder.add(refused(n) if n == 6 else record(n))
+        await recorder.flush()
+        assert not recorder.database_up
+        assert recorder.held == 2 + 4 and recorder.written == 1 and recorder.rejected == 1
+        assert read_records(aside) == [record(2), record(3)]  # trimmed to what is left
+        # The file, [4, 5, 6, 7] (rejected), [4, 5], then [6, 7], which the outage refuses.
+        stores.refuse = {stores.calls + 4}
+        await recorder.flush()
+        assert not recorder.database_up
+        assert recorder.held == 2 and recorder.written == 5 and recorder.rejected == 1
+        assert not aside.exists()
+        await recorder.flush()
+        assert recorder.database_up and recorder.held == 0
+        assert recorder.written == 6 and recorder.rejected == 2
+        await recorder.close()
+
+    asyncio.run(scenario())
+    assert times(stores.rows) == [0, 2, 3, 4, 5, 7]
+    assert read_records(tmp_path / "rejected-records.jsonl") == [refused(1), refused(6)]
+
+
+def test_without_a_spill_file_rejected_records_are_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stores = Stores()
+
+    async def scenario() -> None:
+        recorder = Recorder(stores, flush_interval=3600)
+        recorder.add(record(0))
+        recorder.add(refused(1))
+        await recorder.flush()
+        assert recorder.database_up and recorder.written == 1 and recorder.rejected == 1
+        await recorder.close()
+
+    asyncio.run(scenario())
+    assert times(stores.rows) == [0]
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("the database rejected")]
+    assert logged.levelno == logging.ERROR
+    assert logged.getMessage() == (
+        "the database rejected 1 lookup record (insert lookup records: text cannot contain NUL);"
+        f" no spill file configured, so here they are: {json.dumps(refused(1)._asdict())}"
+    )

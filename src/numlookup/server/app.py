@@ -147,6 +147,7 @@ class Server:
             ),
             records_written=lambda: self.recorder.written,
             records_held=lambda: self.recorder.held,
+            records_rejected=lambda: self.recorder.rejected,
             cache_entries=lambda: len(self.cache),
             connections=lambda: len(self.frontend.connections),
             ongoing=lambda: sum(self.service.ongoing.values()),

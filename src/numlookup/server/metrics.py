@@ -32,6 +32,7 @@ class Sources:
     database_up: Callable[[], bool]
     records_written: Callable[[], int]
     records_held: Callable[[], int]
+    records_rejected: Callable[[], int]
     cache_entries: Callable[[], int]
     connections: Callable[[], int]
     ongoing: Callable[[], int]
@@ -73,6 +74,12 @@ class ServerCollector(Collector):
             "numlookup_records_held",
             "Lookup records waiting for the database (in memory or spilled to disk)",
             s.records_held(),
+        )
+        yield CounterMetricFamily(
+            "numlookup_records_rejected",
+            "Lookup records the database refused for what they hold, set aside"
+            " (rejected-records.jsonl)",
+            value=s.records_rejected(),
         )
         yield GaugeMetricFamily(
             "numlookup_cache_entries", "Entries in this server's own cache", s.cache_entries()

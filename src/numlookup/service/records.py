@@ -20,16 +20,27 @@ When the database cannot take them, no record is lost:
   renamed aside (`<spill>.delivering`), inserted in batches, and removed. New
   spills go to a fresh spill file meanwhile.
 
+Records the database refuses for what they hold (RecordsRejected: a NUL in a
+text, a number beyond its column) are no outage: writing them again would fail
+for ever and hold every later record behind them. The store wrote none of the
+batch, so it is written again in halves, down to the records refused; every
+other record arrives, in its order. The refused ones are appended to
+`rejected-records.jsonl` beside the spill file (the same JSON lines, to mend
+and replay), or logged where there is no spill file, and never tried again.
+"the database rejected N lookup records (reason)" is logged once per batch.
+
 Delivery is exactly once except in two windows, where it is at least once: a
 batch whose commit succeeded but whose acknowledgement was lost (the
 connection broke at that moment) is written again with the next flush; and a
 crash (kill -9, power) after a batch of the aside file was inserted and before
 the file was trimmed or removed delivers that batch again at the next start.
-A failed delivery trims the aside file to what is left, so a mere outage
-repeats nothing.
+A failed delivery trims the aside file to what is left, and a batch cut short
+while its refused records are sought is held from where it stopped, so a mere
+outage repeats nothing.
 
-Thread ownership: the lists of records belong to the event loop; the store and
-the spill files to the writer thread, which runs one job at a time.
+Thread ownership: the lists of records belong to the event loop; the store, the
+spill files and the rejected file to the writer thread, which runs one job at a
+time.
 """
 
 from __future__ import annotations
@@ -40,10 +51,12 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+from numlookup.errors import RecordsRejected
 from numlookup.store.base import LookupRecord, Store
 
 log = logging.getLogger(__name__)
@@ -56,6 +69,19 @@ WRITER_NICENESS = 5
 # to the spill file: at ~200 bytes each, about 20 MB.
 MAX_HELD = 100_000
 ASIDE_SUFFIX = ".delivering"
+REJECTED_NAME = "rejected-records.jsonl"  # beside the spill file
+
+
+@dataclass(slots=True)
+class _Tally:
+    """How far writing some records got: a prefix of them is inserted or set aside."""
+
+    inserted: int = 0
+    rejected: int = 0
+
+    @property
+    def settled(self) -> int:
+        return self.inserted + self.rejected
 
 
 def _lower_priority() -> None:
@@ -80,6 +106,7 @@ class Recorder:
         self._aside_path = (
             None if spill_path is None else spill_path.with_name(spill_path.name + ASIDE_SUFFIX)
         )
+        self._rejected_path = None if spill_path is None else spill_path.with_name(REJECTED_NAME)
         self._max_held = max_held
         self._pending: list[LookupRecord] = []
         self._failed: list[LookupRecord] = []
@@ -98,6 +125,7 @@ class Recorder:
         self._counted = spill_path is None  # the spill files' records counted
         self._spilled = 0  # records in the spill files, not delivered yet
         self._delivered = 0  # records delivered from the spill files
+        self._rejected = 0  # records the database refused, set aside
         self.database_up = True
 
     def add(self, record: LookupRecord) -> None:
@@ -119,6 +147,11 @@ class Recorder:
     def written(self) -> int:
         """Records this process has written to the database (spilled ones included)."""
         return self._written + self._delivered
+
+    @property
+    def rejected(self) -> int:
+        """Records the database refused for what they hold, set aside and never retried."""
+        return self._rejected
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="records")
@@ -147,13 +180,17 @@ class Recorder:
                 return
             loop = asyncio.get_running_loop()
             delivered = self._delivered
+            tally = _Tally()
             self._writing = len(batch)
             try:
-                await loop.run_in_executor(self._executor, self._write, batch)
+                await loop.run_in_executor(self._executor, self._write, batch, tally)
             except Exception as exc:
                 self._writing = 0
-                self._failed = batch
-                log.debug("writing %d lookup records failed, will retry: %s", len(batch), exc)
+                self._written += tally.inserted
+                self._failed = batch[tally.settled :]
+                log.debug(
+                    "writing %d lookup records failed, will retry: %s", len(self._failed), exc
+                )
                 if self.database_up:
                     self.database_up = False
                     log.error(
@@ -164,11 +201,12 @@ class Recorder:
                 await self._bound_memory()
                 return
             self._writing = 0
-            self._written += len(batch)
+            self._written += tally.inserted
             if not self.database_up:
                 self.database_up = True
                 log.warning(
-                    "database back: %d records delivered", len(batch) + self._delivered - delivered
+                    "database back: %d records delivered",
+                    tally.inserted + self._delivered - delivered,
                 )
 
     async def _bound_memory(self) -> None:
@@ -227,8 +265,11 @@ class Recorder:
 
     # ---------------------------------------------------------------- writer thread
 
-    def _write(self, batch: list[LookupRecord]) -> None:
-        """Deliver the spilled records, then `batch`; once more on a new store if it was old."""
+    def _write(self, batch: list[LookupRecord], tally: _Tally) -> None:
+        """Deliver the spilled records, then `batch`; once more on a new store if it was old.
+
+        `tally` counts the records of `batch` settled, even when it raises.
+        """
         if not self._counted:
             self._counted = True
             self._count_spilled()
@@ -239,7 +280,7 @@ class Recorder:
                 store = self._local.store = self._open_store()
             try:
                 self._deliver_spilled(store)
-                store.insert_records(batch)
+                self._insert(store, batch[tally.settled :], tally)
                 return
             except Exception:
                 self._drop_store()
@@ -253,17 +294,74 @@ class Recorder:
             with contextlib.suppress(Exception):
                 store.close()
 
+    def _insert(self, store: Store, records: Sequence[LookupRecord], tally: _Tally) -> None:
+        """Insert `records`, setting aside those the database refuses for what they hold.
+
+        `tally` grows as records are settled, in order, so a failure of any
+        other kind leaves the records after them to try again.
+        """
+        try:
+            store.insert_records(records)
+        except RecordsRejected as exc:
+            refused: list[LookupRecord] = []
+            try:
+                self._sift(store, records, tally, refused)
+            finally:  # those found so far, even if the database went away meanwhile
+                if refused:
+                    self._set_aside(refused, exc)
+        else:
+            tally.inserted += len(records)
+
+    def _sift(
+        self,
+        store: Store,
+        records: Sequence[LookupRecord],
+        tally: _Tally,
+        refused: list[LookupRecord],
+    ) -> None:
+        """Insert the records of a refused group that the database takes, half by half.
+
+        A refused group writes nothing, so halving finds k refused records of n
+        in about 2·k·log2(n) inserts, and the others arrive in their order.
+        """
+        if len(records) == 1:
+            refused.append(records[0])
+            tally.rejected += 1
+            return
+        half = len(records) // 2
+        for part in (records[:half], records[half:]):
+            try:
+                store.insert_records(part)
+            except RecordsRejected:
+                self._sift(store, part, tally, refused)
+            else:
+                tally.inserted += len(part)
+
+    def _set_aside(self, records: list[LookupRecord], exc: RecordsRejected) -> None:
+        """Keep refused records in the rejected file; in the log if it cannot be written."""
+        self._rejected += len(records)
+        count = f"{len(records)} lookup record{'' if len(records) == 1 else 's'}"
+        where = "no spill file configured"
+        if self._rejected_path is not None:
+            try:
+                _append_lines(self._rejected_path, records)
+            except OSError as error:
+                where = f"cannot write {self._rejected_path}: {error}"
+            else:
+                log.error(
+                    "the database rejected %s (%s); kept in %s", count, exc, self._rejected_path
+                )
+                return
+        shown = ", ".join(json.dumps(record._asdict()) for record in records)
+        log.error(
+            "the database rejected %s (%s); %s, so here they are: %s", count, exc, where, shown
+        )
+
     def _append_spill(self, records: list[LookupRecord]) -> None:
         """Append `records` to the spill file (OSError: none of them is counted as spilled)."""
         if self._spill_path is None:
             raise OSError("no spill file configured")
-        lines = "".join([json.dumps(record._asdict()) + "\n" for record in records])
-        with open(self._spill_path, "a+b") as fh:
-            if fh.tell() > 0:  # a line cut short by a crash must not swallow the next one
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    lines = "\n" + lines
-            fh.write(lines.encode())
+        _append_lines(self._spill_path, records)
         self._spilled += len(records)
 
     def _count_spilled(self) -> None:
@@ -292,10 +390,19 @@ class Recorder:
 
     def _deliver_file(self, store: Store, path: Path) -> None:
         """Insert the records of `path` in batches; on failure, trim it to what is left."""
-        done = 0  # lines of the file inserted (or skipped as unreadable)
+        done = 0  # lines of the file settled: inserted, set aside, or skipped as unreadable
         batch: list[LookupRecord] = []
+        ends: list[int] = []  # the line of each record of `batch`
+        tally = _Tally()  # of `batch`
         lines = 0
         bad = 0
+
+        def settle(upto: int) -> None:
+            nonlocal done, tally
+            self._delivered += tally.inserted
+            self._spilled -= upto - done
+            done, tally = upto, _Tally()
+
         try:
             with open(path, "rb") as fh:
                 for line in fh:
@@ -305,17 +412,17 @@ class Recorder:
                         bad += 1
                     else:
                         batch.append(record)
+                        ends.append(lines)
                     if len(batch) >= self._batch_size:
-                        store.insert_records(batch)
-                        self._delivered += len(batch)
-                        self._spilled -= lines - done
-                        done, batch = lines, []
+                        self._insert(store, batch, tally)
+                        settle(lines)
+                        batch, ends = [], []
                 if batch:
-                    store.insert_records(batch)
-                    self._delivered += len(batch)
-                self._spilled -= lines - done
-                done = lines
+                    self._insert(store, batch, tally)
+                settle(lines)
         except BaseException:
+            if tally.settled:  # the start of the batch, before the failure
+                settle(ends[tally.settled - 1])
             if done:
                 _drop_lines(path, done)
             raise
@@ -328,6 +435,17 @@ def _parse(line: bytes) -> LookupRecord | None:
         return LookupRecord(**json.loads(line))
     except (ValueError, TypeError):
         return None
+
+
+def _append_lines(path: Path, records: list[LookupRecord]) -> None:
+    """Append `records` to `path`, one JSON object a line."""
+    lines = "".join([json.dumps(record._asdict()) + "\n" for record in records])
+    with open(path, "a+b") as fh:
+        if fh.tell() > 0:  # a line cut short by a crash must not swallow the next one
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                lines = "\n" + lines
+        fh.write(lines.encode())
 
 
 def _count_lines(path: Path) -> int:

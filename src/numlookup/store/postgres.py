@@ -111,6 +111,11 @@ SQL_VERSIONS = (
 
 _RECORD_COLUMNS = "time, account, msisdn, result, imsi, location, source, latency_us"
 SQL_COPY_RECORDS = f"COPY records ({_RECORD_COLUMNS}) FROM STDIN"
+# Errors that blame a record's content, never the connection: psycopg's own
+# (a NUL in a text, a lone surrogate) and the server's SQLSTATE classes 22
+# (data exception: out of range, invalid text) and 23 (a NULL in a NOT NULL
+# column). A failed COPY writes none of its rows.
+RECORD_REFUSALS = (psycopg.DataError, psycopg.IntegrityError, UnicodeEncodeError)
 _RECORD_SELECT = f"SELECT {_RECORD_COLUMNS} FROM records WHERE time >= %s AND time < %s"
 SQL_RECORDS = _RECORD_SELECT + " ORDER BY time, id"
 SQL_RECORDS_OF_ACCOUNT = _RECORD_SELECT + " AND account = %s ORDER BY time, id"
@@ -405,7 +410,7 @@ class PostgresStore:
         if not records:
             return
         with (
-            translated("insert lookup records"),
+            translated("insert lookup records", RECORD_REFUSALS),
             self._ready().cursor() as cursor,
             cursor.copy(SQL_COPY_RECORDS) as copy,
         ):

@@ -2,7 +2,8 @@
 
 A connection is opened in autocommit mode with CONNECTION_PARAMS (a URL that
 sets one of them wins); a URL is shown without its password (describe), and
-psycopg errors are translated into numlookup.errors.StoreError (translated).
+psycopg errors are translated into numlookup.errors.StoreError (translated), or
+into RecordsRejected where the caller names the errors that blame the rows.
 The store (store/postgres.py) decides the time limits and when to connect again.
 """
 
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from numlookup.errors import StoreError
+from numlookup.errors import RecordsRejected, StoreError
 
 # libpq settings of every connection (a URL that sets one of them wins). TCP
 # keepalives and TCP_USER_TIMEOUT notice a server that vanished without closing
@@ -43,16 +44,22 @@ def describe(url: str) -> str:
 
 
 @contextmanager
-def translated(what: str) -> Iterator[None]:
+def translated(what: str, rejected: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """psycopg errors into StoreError; those in `rejected` into RecordsRejected."""
     try:
         yield
+    except rejected as exc:
+        raise RecordsRejected(f"{what}: {_detail(exc)}") from exc
     except psycopg.Error as exc:
         raise store_error(what, exc) from exc
 
 
 def store_error(what: str, exc: psycopg.Error) -> StoreError:
-    detail = str(exc).strip().replace("\n", " ")
-    return StoreError(f"{what}: {detail}")
+    return StoreError(f"{what}: {_detail(exc)}")
+
+
+def _detail(exc: Exception) -> str:
+    return str(exc).strip().replace("\n", " ")
 
 
 def connect(

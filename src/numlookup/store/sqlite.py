@@ -37,7 +37,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from numlookup.errors import AccountExists, AccountNotFound, StoreError
+from numlookup.errors import AccountExists, AccountNotFound, RecordsRejected, StoreError
 from numlookup.numbers.msisdn import MAX_DIGITS
 from numlookup.store._rows import account_from_row, account_values
 from numlookup.store.base import Account, BlockRule, LookupRecord, Versions
@@ -62,6 +62,9 @@ LOAD_CACHE_KIB = 16 * 1024  # page cache while a replacement table is filled (in
 LOAD_CHUNK = 50_000  # rows sorted and committed together while a replacement is filled
 LOAD_PRAGMAS = {"cache_size": -LOAD_CACHE_KIB, "mmap_size": 0, "secure_delete": "FAST"}
 RECORDS_GROUP = 50  # lookup records per INSERT statement (8 columns: 400 parameters)
+# Errors that blame a record's content, never the database: a NULL in a NOT NULL
+# column, an integer beyond 64 bits, a lone surrogate. The transaction is rolled back.
+RECORD_REFUSALS = (sqlite3.IntegrityError, sqlite3.DataError, OverflowError, UnicodeEncodeError)
 
 # --------------------------------------------------------------------- SQL
 
@@ -166,9 +169,11 @@ def statements(script: str) -> Iterator[str]:
 
 
 @contextmanager
-def _translated(what: str) -> Iterator[None]:
+def _translated(what: str, rejected: tuple[type[Exception], ...] = ()) -> Iterator[None]:
     try:
         yield
+    except rejected as exc:
+        raise RecordsRejected(f"{what}: {exc}") from exc
     except sqlite3.Error as exc:
         raise StoreError(f"{what}: {exc}") from exc
 
@@ -451,7 +456,7 @@ class SqliteStore:
 
     def insert_records(self, records: Sequence[LookupRecord]) -> None:
         whole = len(records) - len(records) % RECORDS_GROUP
-        with _translated("insert lookup records"), self._write() as conn:
+        with _translated("insert lookup records", RECORD_REFUSALS), self._write() as conn:
             if whole:
                 # RECORDS_GROUP rows per statement, as for portability loads.
                 flat = itertools.chain.from_iterable(records[:whole])
