@@ -28,6 +28,8 @@ other record arrives, in its order. The refused ones are appended to
 `rejected-records.jsonl` beside the spill file (the same JSON lines, to mend
 and replay), or logged where there is no spill file, and never tried again.
 "the database rejected N lookup records (reason)" is logged once per batch.
+Lines of a spill file that hold no record (cut short by a crash, or mended by
+hand into something else) go to the same file as they are, never dropped.
 
 Delivery is exactly once except in two windows, where it is at least once: a
 batch whose commit succeeded but whose acknowledgement was lost (the
@@ -390,18 +392,22 @@ class Recorder:
 
     def _deliver_file(self, store: Store, path: Path) -> None:
         """Insert the records of `path` in batches; on failure, trim it to what is left."""
-        done = 0  # lines of the file settled: inserted, set aside, or skipped as unreadable
+        done = 0  # lines of the file settled: inserted, or set aside
         batch: list[LookupRecord] = []
         ends: list[int] = []  # the line of each record of `batch`
         tally = _Tally()  # of `batch`
         lines = 0
-        bad = 0
+        unreadable: list[tuple[int, bytes]] = []  # (line number, line) not settled yet
 
         def settle(upto: int) -> None:
             nonlocal done, tally
             self._delivered += tally.inserted
             self._spilled -= upto - done
             done, tally = upto, _Tally()
+            if unreadable and unreadable[0][0] <= upto:
+                kept = [line for number, line in unreadable if number <= upto]
+                del unreadable[: len(kept)]
+                self._set_aside_unreadable(path, kept)
 
         try:
             with open(path, "rb") as fh:
@@ -409,7 +415,8 @@ class Recorder:
                     lines += 1
                     record = _parse(line)
                     if record is None:
-                        bad += 1
+                        if line.strip():  # a blank line holds nothing to keep
+                            unreadable.append((lines, line))
                     else:
                         batch.append(record)
                         ends.append(lines)
@@ -426,26 +433,64 @@ class Recorder:
             if done:
                 _drop_lines(path, done)
             raise
-        if bad:
-            log.error("%s: %d unreadable lines skipped", path, bad)
+
+    def _set_aside_unreadable(self, path: Path, lines: list[bytes]) -> None:
+        """Keep lines of a spill file that hold no record, as they are, in the rejected file.
+
+        A line cut short by a crash, or one mended by hand into something that is
+        not a record: the operator decides what it was.
+        """
+        count = f"{len(lines)} unreadable line{'' if len(lines) == 1 else 's'}"
+        text = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+        if self._rejected_path is not None:
+            try:
+                _append(self._rejected_path, text)
+            except OSError as error:
+                log.error("%s: %s; cannot write %s: %s", path, count, self._rejected_path, error)
+            else:
+                log.error("%s: %s set aside in %s", path, count, self._rejected_path)
+                return
+        log.error("%s: %s, so here they are: %r", path, count, text)
+
+
+# The JSON types of a record's fields, in order (bool is an int to isinstance).
+_FIELD_TYPES: tuple[tuple[type, ...], ...] = (
+    (int, float),
+    (str,),
+    (str,),
+    (str,),
+    (str, type(None)),
+    (str, type(None)),
+    (str,),
+    (int,),
+)
 
 
 def _parse(line: bytes) -> LookupRecord | None:
+    """The record of a spill-file line; None for a line that holds none."""
     try:
-        return LookupRecord(**json.loads(line))
+        record = LookupRecord(**json.loads(line))
     except (ValueError, TypeError):
         return None
+    for value, types in zip(record, _FIELD_TYPES, strict=True):
+        if isinstance(value, bool) or not isinstance(value, types):
+            return None
+    return record
 
 
 def _append_lines(path: Path, records: list[LookupRecord]) -> None:
     """Append `records` to `path`, one JSON object a line."""
-    lines = "".join([json.dumps(record._asdict()) + "\n" for record in records])
+    _append(path, "".join([json.dumps(record._asdict()) + "\n" for record in records]).encode())
+
+
+def _append(path: Path, lines: bytes) -> None:
+    """Append whole `lines` to `path`."""
     with open(path, "a+b") as fh:
         if fh.tell() > 0:  # a line cut short by a crash must not swallow the next one
             fh.seek(-1, os.SEEK_END)
             if fh.read(1) != b"\n":
-                lines = "\n" + lines
-        fh.write(lines.encode())
+                lines = b"\n" + lines
+        fh.write(lines)
 
 
 def _count_lines(path: Path) -> int:
