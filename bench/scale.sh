@@ -11,6 +11,8 @@
 #            &nocache (uncached, a database read per request), in rounds;
 #   replace  the same file imported again into each database while its server
 #            answers uncached lookups (atomic replacement under load);
+#   shared   cached lookups on two servers sharing one Redis and one PostgreSQL
+#            against one embedded server (bench/shared.py);
 # and prints rows/s, req/s, p50/p99 and the servers' memory against the
 # targets, also to bench/out/scale.md. Everything it starts is stopped on exit,
 # Ctrl-C included; all traffic stays on 127.0.0.1.
@@ -23,6 +25,7 @@
 #   SCALE_IMPORT_ROUNDS=1     rounds of imports; each runs the four imports once
 #   SCALE_STORES="sqlite postgresql"   the stores to measure
 #   SCALE_REPLACE=1           0: no replacement under load at the end
+#   SCALE_SHARED=1            0: no two-servers-on-Redis runs (bench/shared.py)
 #   SCALE_PG_CPU=1            PostgreSQL's CPU during the lookup runs (wrk's is 1)
 #   SCALE_START_TIMEOUT=120   seconds a server may take to start
 #   SCALE_STRICT=0            1: exit 1 when a check is not met
@@ -40,6 +43,7 @@ CONNECTIONS=${SCALE_CONNECTIONS:-64}
 IMPORT_ROUNDS=${SCALE_IMPORT_ROUNDS:-1}
 PG_CPU=${SCALE_PG_CPU:-1}
 REPLACE=${SCALE_REPLACE:-1}
+SHARED=${SCALE_SHARED:-1}
 START_TIMEOUT=${SCALE_START_TIMEOUT:-120}
 STRICT=${SCALE_STRICT:-0}
 read -r -a STORES <<<"${SCALE_STORES:-sqlite postgresql}"
@@ -59,6 +63,7 @@ for pair in ROWS:SCALE_ROWS ROUNDS:SCALE_ROUNDS DURATION:SCALE_SECONDS \
 done
 [[ $PG_CPU =~ ^[01]$ ]] || die "SCALE_PG_CPU must be 0 or 1"
 [[ $REPLACE =~ ^[01]$ ]] || die "SCALE_REPLACE must be 0 or 1"
+[[ $SHARED =~ ^[01]$ ]] || die "SCALE_SHARED must be 0 or 1"
 (( ${#STORES[@]} )) || die "SCALE_STORES is empty"
 for store in "${STORES[@]}"; do
     [[ $store == sqlite || $store == postgresql ]] || die "unknown store '$store' in SCALE_STORES"
@@ -428,6 +433,16 @@ for store in "${STORES[@]}"; do
 done
 stop_servers
 
+# ------------------------------------------------------------------ two servers on Redis
+
+# bench/shared.py starts its own Redis, PostgreSQL and servers and stops them on exit.
+if [[ $SHARED == 1 ]]; then
+    say "cached lookups: two servers sharing Redis and PostgreSQL against one embedded server"
+    run_child "$PY" "$BENCH/shared.py" --rounds "$ROUNDS" --seconds "$DURATION" \
+        --connections "$CONNECTIONS" >"$LAST/shared.md" 2>"$LAST/logs/shared.err" \
+        || fail_with_log "bench/shared.py failed" "$LAST/logs/shared.err"
+fi
+
 # ------------------------------------------------------------------ report
 
 NOTES=()
@@ -449,7 +464,13 @@ fi
 STRICT_ARG=()
 [[ $STRICT == 1 ]] && STRICT_ARG=(--strict)
 echo
+REPORT=0   # with SCALE_STRICT=1, 1 when a check is not met
 "$PY" "$BENCH/scale_report.py" --dir "$LAST" --rows "$ROWS" --out "$OUT/scale.md" \
-    "${STRICT_ARG[@]}" "${NOTES[@]}"
+    "${STRICT_ARG[@]}" "${NOTES[@]}" || REPORT=$?
 echo
+if [[ -s $LAST/shared.md ]]; then
+    { echo; cat "$LAST/shared.md"; } | tee -a "$OUT/scale.md"
+    echo
+fi
 say "table written to $OUT/scale.md; measurements, wrk outputs and logs in $LAST"
+exit "$REPORT"
