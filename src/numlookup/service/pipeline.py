@@ -154,8 +154,12 @@ class LookupService:
         """Ongoing counts and cache of this server alone (no Redis, or Redis down)."""
         if self.ongoing.get(account.username, 0) >= account.max_ongoing:
             return self._refuse(account, msisdn, ResultCode.REQUEST_THROTTLED, started)
-        hit = None if nocache else self.cache.get(account.service, msisdn)
-        found = self._hit_or_resolver(account, msisdn, hit, started)
+        if not nocache:  # the hot path: a hit asks for nothing else
+            hit = self.cache.get(account.service, msisdn)
+            if hit is not None:
+                self._record(account, msisdn, hit, "cache", started)
+                return hit
+        found = self._hit_or_resolver(account, msisdn, None, started)
         if isinstance(found, Outcome):
             return found
         return self._resolve(account, msisdn, found, started, None)
@@ -339,14 +343,17 @@ class LookupService:
         self, account: Account, msisdn: str, outcome: Outcome, source: str, started: float
     ) -> None:
         latency_us = int((time.perf_counter() - started) * 1e6)
-        self.answered[outcome.result.name, source] += 1
+        # `_name_` and `_value_`, not the `name` and `value` properties: twice on
+        # every request, the properties cost ~80 ns each.
+        result = outcome.result
+        self.answered[result._name_, source] += 1
         if self.recorder is not None:
             self.recorder.add(
                 LookupRecord(
                     time.time(),
                     account.username,
                     msisdn,
-                    outcome.result.value,
+                    result._value_,
                     outcome.imsi,
                     outcome.location,
                     source,
