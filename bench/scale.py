@@ -52,11 +52,13 @@ def cmd_postgres(args: argparse.Namespace) -> int:
         part = args.info.with_name(args.info.name + ".part")
         part.write_text(f"{server.url()} {server.proc.pid}\n")
         part.replace(args.info)
-        while not stopping:
-            time.sleep(0.2)
-            if server.proc.poll() is not None:
-                print("scale: postgres exited", file=sys.stderr)
-                return 1
+        while not stopping:  # until a signal, or PostgreSQL's own exit
+            try:
+                server.proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+            print("scale: postgres exited", file=sys.stderr)
+            return 1
     finally:
         server.stop()
     return 0

@@ -11,7 +11,7 @@ import csv
 import io
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,23 +70,31 @@ def records(server: ServerProcess) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(done.stdout)))
 
 
-def wait_for_records(server: ServerProcess, msisdn: str, count: int) -> list[dict[str, str]]:
+def until(done: Callable[[], bool], failure: str, every: float = 0.05) -> None:
+    """Poll `done` until it holds; AssertionError(`failure`) after WAIT seconds."""
     deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        found = [row for row in records(server) if row["msisdn"] == msisdn]
-        if len(found) >= count:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{msisdn}: fewer than {count} lookup records")
+    while not done():
+        if time.monotonic() >= deadline:
+            raise AssertionError(failure)
+        time.sleep(every)
+
+
+def wait_for_records(server: ServerProcess, msisdn: str, count: int) -> list[dict[str, str]]:
+    found: list[dict[str, str]] = []
+
+    def enough() -> bool:
+        found[:] = [row for row in records(server) if row["msisdn"] == msisdn]
+        return len(found) >= count
+
+    until(enough, f"{msisdn}: fewer than {count} lookup records", every=0.1)
+    return found
 
 
 def wait_for_log(server: ServerProcess, text: str, times: int = 1) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if server.log_path.read_text(errors="replace").count(text) >= times:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{server.log_path}: {text!r} not {times} times")
+    until(
+        lambda: server.log_path.read_text(errors="replace").count(text) >= times,
+        f"{server.log_path}: {text!r} not {times} times",
+    )
 
 
 def test_either_server_answers_any_account_the_same(
@@ -145,13 +153,8 @@ def test_the_ongoing_limit_holds_across_both_servers(
 def wait_for_leases(redis: RedisServer, account: str, count: int) -> None:
     """Until `count` requests of the account are ongoing (as Redis holds them)."""
     key = f"numlookup:ongoing:{account}"
-    deadline = time.monotonic() + WAIT
     with redis.client() as client:
-        while time.monotonic() < deadline:
-            if client.zcard(key) == count:
-                return
-            time.sleep(0.02)
-    raise AssertionError(f"{key}: never {count} leases")
+        until(lambda: client.zcard(key) == count, f"{key}: never {count} leases", every=0.02)
 
 
 def test_a_killed_server_does_not_hold_places_forever(
